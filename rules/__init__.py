@@ -1,0 +1,33 @@
+"""The rule language: YAML rule files, checked, compiled onto durable-rules, hot-reloadable.
+
+It matches plain event mappings and imports nothing else of ours.
+"""
+
+from ._durations import parse_duration
+from ._errors import RuleError
+from ._expr import Field, parse_condition, parse_field
+from ._loader import PACKS_DIR, RuleBook, load_rules, rule_files
+from ._matcher import Hit, Matcher, Trigger
+from ._model import SEVERITIES, Absence, Escalation, Example, Rule, RuleSet, Window
+
+__all__ = [
+    "PACKS_DIR",
+    "SEVERITIES",
+    "Absence",
+    "Escalation",
+    "Example",
+    "Field",
+    "Hit",
+    "Matcher",
+    "Rule",
+    "RuleBook",
+    "RuleError",
+    "RuleSet",
+    "Trigger",
+    "Window",
+    "load_rules",
+    "parse_condition",
+    "parse_duration",
+    "parse_field",
+    "rule_files",
+]

@@ -1,0 +1,325 @@
+"""The condition language: parse an expression into a small, normalised tree.
+
+Conditions read like Python: ``data.on_hand < data.safety_threshold and not
+exists(data.tracking_no)``. Python's own parser reads the text (``ast``, mode ``eval``); only
+the node kinds in ``_BUILDERS`` are accepted. The tree that comes out is in negation normal
+form: ``not`` is pushed down to comparisons, existence tests and regex matches, with one
+fixed meaning for missing fields — **a comparison that reads a missing field is false**, and
+``not`` is plain logical negation of that. Every comparison has a field on its left, which is
+the shape the matcher compiles onto durable-rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from ._durations import parse_duration
+from ._errors import RuleError
+
+FIELD_ROOTS = ("id", "source", "type", "time", "subject", "data")
+
+
+@dataclass(frozen=True)
+class Field:
+    """A dotted path into the event, e.g. ``data.address.postcode``."""
+
+    path: str
+
+    def get(self, fact: Mapping[str, Any]) -> Any:
+        """The value at this path in an event mapping, or ``None`` when any step is missing."""
+        value: Any = fact
+        for step in self.path.split("."):
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        return value
+
+
+@dataclass(frozen=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str
+    left: Operand
+    right: Operand
+
+
+Operand: TypeAlias = Field | Const | Arith
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: Field
+    right: Operand
+
+
+@dataclass(frozen=True)
+class Exists:
+    path: str
+    present: bool = True
+
+
+@dataclass(frozen=True)
+class Matches:
+    path: str
+    pattern: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Condition, ...]
+
+
+Condition: TypeAlias = Compare | Exists | Matches | And | Or
+TRUE: Condition = And(())
+FALSE: Condition = Or(())
+
+_INVERSE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_CMP_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CONSTANT_NAMES = {"true": True, "false": False, "null": None, "none": None}
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse a condition; ``RuleError`` (with the column) if it is not one."""
+    tree = _parse(text)
+    return _condition(tree, text)
+
+
+def parse_field(text: str) -> Field:
+    """Parse a field path such as ``data.shipment_id``."""
+    tree = _parse(text)
+    operand = _operand(tree, text)
+    if not isinstance(operand, Field):
+        raise RuleError(f"{text!r} is not a field path such as data.order_id")
+    return operand
+
+
+def negate(condition: Condition) -> Condition:
+    """Logical negation, pushed down to the leaves."""
+    if isinstance(condition, And):
+        return Or(tuple(negate(item) for item in condition.items))
+    if isinstance(condition, Or):
+        return And(tuple(negate(item) for item in condition.items))
+    if isinstance(condition, Exists):
+        return Exists(condition.path, not condition.present)
+    if isinstance(condition, Matches):
+        return Matches(condition.path, condition.pattern, not condition.negated)
+    missing = tuple(Exists(path, False) for path in fields_of(condition))
+    return Or((*missing, Compare(_INVERSE[condition.op], condition.left, condition.right)))
+
+
+def fields_of(node: Condition | Operand) -> tuple[str, ...]:
+    """Paths of every field a comparison or operand reads, in order, without repeats."""
+    if isinstance(node, Field):
+        return (node.path,)
+    if isinstance(node, Compare | Arith):
+        return tuple(dict.fromkeys(fields_of(node.left) + fields_of(node.right)))
+    return ()
+
+
+def _parse(text: str) -> ast.expr:
+    try:
+        return ast.parse(str(text).strip(), mode="eval").body
+    except SyntaxError as error:
+        column = f" at column {error.offset}" if error.offset else ""
+        raise RuleError(f"cannot read expression {text!r}{column}: {error.msg}") from None
+
+
+def _fail(node: ast.AST, text: str, message: str) -> RuleError:
+    column = getattr(node, "col_offset", None)
+    where = f" (column {column + 1})" if column is not None else ""
+    return RuleError(f"in {text!r}{where}: {message}")
+
+
+def _condition(node: ast.expr, text: str) -> Condition:
+    builder = _BUILDERS.get(type(node))
+    if builder is None:
+        raise _fail(node, text, "expected a condition: a comparison, exists(), matches(), and/or/not")
+    return builder(node, text)
+
+
+def _bool_op(node: ast.BoolOp, text: str) -> Condition:
+    items = tuple(_condition(value, text) for value in node.values)
+    return And(items) if isinstance(node.op, ast.And) else Or(items)
+
+
+def _unary(node: ast.UnaryOp, text: str) -> Condition:
+    if not isinstance(node.op, ast.Not):
+        raise _fail(node, text, "only 'not' can stand before a condition")
+    return negate(_condition(node.operand, text))
+
+
+def _compare(node: ast.Compare, text: str) -> Condition:
+    parts: list[Condition] = []
+    left = node.left
+    for op, right in zip(node.ops, node.comparators, strict=True):
+        if isinstance(op, ast.In | ast.NotIn):
+            member = _membership(left, right, text)
+            parts.append(negate(member) if isinstance(op, ast.NotIn) else member)
+        elif type(op) in _CMP_OPS:
+            parts.append(
+                _comparison(_CMP_OPS[type(op)], _operand(left, text), _operand(right, text), text)
+            )
+        else:
+            raise _fail(node, text, "use ==, !=, <, <=, >, >=, in, not in")
+        left = right
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
+def _membership(left: ast.expr, right: ast.expr, text: str) -> Condition:
+    if not isinstance(right, ast.List | ast.Tuple | ast.Set):
+        raise _fail(right, text, "'in' takes a list of values, e.g. data.status in ['held', 'lost']")
+    subject = _operand(left, text)
+    return Or(tuple(_comparison("==", subject, _operand(v, text), text) for v in right.elts))
+
+
+def _comparison(op: str, left: Operand, right: Operand, text: str) -> Condition:
+    if isinstance(right, Const) and right.value is None and isinstance(left, Field):
+        if op in ("==", "!="):
+            return Exists(left.path, present=op == "!=")
+    if isinstance(left, Const) and isinstance(right, Const):
+        return TRUE if _evaluate_constant(op, left.value, right.value) else FALSE
+    if not isinstance(left, Field) and isinstance(right, Field):
+        left, right, op = right, left, _MIRROR[op]
+    while isinstance(left, Arith) and left.op in "+-":
+        left, right, op = _isolate(left, right, op)
+    if not isinstance(left, Field):
+        raise RuleError(
+            f"in {text!r}: one side of a comparison must be a field, or a field plus or minus "
+            "something (e.g. data.delivered_at > data.promised_by + duration('1d'))"
+        )
+    return Compare(op, left, right)
+
+
+def _isolate(left: Arith, right: Operand, op: str) -> tuple[Operand, Operand, str]:
+    """Move the non-field term of ``a ± b`` to the other side of the comparison."""
+    inverse = "-" if left.op == "+" else "+"
+    if _has_field(left.left):
+        return left.left, Arith(inverse, right, left.right), op
+    if left.op == "+":
+        return left.right, Arith("-", right, left.left), op
+    return left.right, Arith("-", left.left, right), _MIRROR[op]
+
+
+def _has_field(operand: Operand) -> bool:
+    return bool(fields_of(operand))
+
+
+def _evaluate_constant(op: str, left: Any, right: Any) -> bool:
+    comparisons: dict[str, Callable[[Any, Any], bool]] = {
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
+    }
+    try:
+        return comparisons[op](left, right)
+    except TypeError:
+        return False
+
+
+def _operand(node: ast.expr, text: str) -> Operand:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        return Const(node.value)
+    if isinstance(node, ast.Constant) and node.value is None:
+        return Const(None)
+    if isinstance(node, ast.Name) and node.id.lower() in _CONSTANT_NAMES:
+        return Const(_CONSTANT_NAMES[node.id.lower()])
+    if isinstance(node, ast.Name | ast.Attribute):
+        return _field(node, text)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _operand(node.operand, text)
+        if isinstance(inner, Const) and isinstance(inner.value, int | float):
+            return Const(-inner.value)
+        return Arith("-", Const(0), inner)
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
+        return Arith(_ARITH_OPS[type(node.op)], _operand(node.left, text), _operand(node.right, text))
+    if isinstance(node, ast.Call) and _call_name(node) == "duration":
+        return Const(parse_duration(_string_argument(node, 0, text)))
+    raise _fail(node, text, "expected a field, a number, a string or arithmetic")
+
+
+def _field(node: ast.Name | ast.Attribute, text: str) -> Field:
+    steps: list[str] = []
+    current: ast.expr = node
+    while isinstance(current, ast.Attribute):
+        steps.append(current.attr)
+        current = current.value
+    if not isinstance(current, ast.Name):
+        raise _fail(node, text, "expected a field path such as data.order_id")
+    steps.append(current.id)
+    path = ".".join(reversed(steps))
+    if steps[-1] not in FIELD_ROOTS:
+        roots = ", ".join(FIELD_ROOTS)
+        raise _fail(node, text, f"unknown field {path!r}: fields start with one of {roots}")
+    return Field(path)
+
+
+def _call(node: ast.Call, text: str) -> Condition:
+    name = _call_name(node)
+    if name == "exists":
+        return Exists(_field_argument(node, text).path)
+    if name == "matches":
+        pattern = _string_argument(node, 1, text)
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise _fail(node, text, f"bad regular expression {pattern!r}: {error}") from None
+        return Matches(_field_argument(node, text).path, pattern)
+    raise _fail(node, text, "known functions: exists(field), matches(field, 'regex'), duration('24h')")
+
+
+def _call_name(node: ast.Call) -> str | None:
+    return node.func.id if isinstance(node.func, ast.Name) else None
+
+
+def _field_argument(node: ast.Call, text: str) -> Field:
+    if not node.args or not isinstance(node.args[0], ast.Name | ast.Attribute):
+        raise _fail(node, text, "the first argument must be a field path")
+    return _field(node.args[0], text)
+
+
+def _string_argument(node: ast.Call, index: int, text: str) -> str:
+    if len(node.args) <= index:
+        raise _fail(node, text, f"{_call_name(node)}() needs {index + 1} argument(s)")
+    argument = node.args[index]
+    if not isinstance(argument, ast.Constant) or not isinstance(argument.value, str):
+        raise _fail(argument, text, "expected a quoted string")
+    return argument.value
+
+
+def _constant_condition(node: ast.Constant | ast.Name, text: str) -> Condition:
+    value = node.value if isinstance(node, ast.Constant) else _CONSTANT_NAMES.get(node.id.lower())
+    if value is True:
+        return TRUE
+    if value is False:
+        return FALSE
+    raise _fail(node, text, "a condition must compare something, e.g. data.flag == true")
+
+
+_BUILDERS: dict[type[ast.AST], Callable[[Any, str], Condition]] = {
+    ast.BoolOp: _bool_op,
+    ast.UnaryOp: _unary,
+    ast.Compare: _compare,
+    ast.Call: _call,
+    ast.Constant: _constant_condition,
+    ast.Name: _constant_condition,
+}

@@ -1,0 +1,77 @@
+"""Loading rule packs from disk, and swapping them atomically on reload."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._errors import RuleError
+from ._matcher import Matcher
+from ._model import Rule, RuleSet
+from ._schema import read_rule_file
+
+PACKS_DIR = Path(__file__).parent / "packs"
+
+
+def rule_files(path: Path) -> list[Path]:
+    """The rule files at ``path``: the file itself, or a folder's ``*.yaml``/``*.yml``."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise RuleError("no such rule file or folder", file=str(path))
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+    if not files:
+        raise RuleError("no rule files (*.yaml) in this folder", file=str(path))
+    return files
+
+
+def load_rules(path: Path | str = PACKS_DIR, *, event_types: Sequence[str] | None = None) -> RuleSet:
+    """Read, check and compile every rule file at ``path``; ``RuleError`` on the first fault.
+
+    The rules are compiled onto the engine once here so that a rule the engine refuses is
+    refused at load time, not on the first event.
+    """
+    digest = hashlib.sha256()
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    files = rule_files(Path(path))
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RuleError(f"cannot read: {error}", file=str(file)) from None
+        digest.update(file.name.encode() + b"\0" + text.encode() + b"\0")
+        for rule in read_rule_file(text, file=str(file), event_types=event_types):
+            if rule.id in seen:
+                first = seen[rule.id]
+                raise RuleError(
+                    f"rule id {rule.id!r} is already defined at {first.file}:{first.line}",
+                    file=rule.file,
+                    line=rule.line,
+                )
+            seen[rule.id] = rule
+            rules.append(rule)
+    rule_set = RuleSet(tuple(rules), digest.hexdigest()[:12], tuple(str(f) for f in files))
+    Matcher(rule_set.rules).close()
+    return rule_set
+
+
+class RuleBook:
+    """The rules in force. ``reload`` swaps in a new set only when all of it loads; on any
+    fault the previous rules stay in force and the error is raised to the caller."""
+
+    def __init__(self, path: Path | str, *, event_types: Sequence[str] | None = None) -> None:
+        self.path = Path(path)
+        self._event_types = event_types
+        self.rules = load_rules(self.path, event_types=event_types)
+        self.matcher = Matcher(self.rules.rules)
+
+    def reload(self) -> RuleSet:
+        """Load the files again and put them in force; ``RuleError`` leaves the old ones."""
+        rules = load_rules(self.path, event_types=self._event_types)
+        matcher = Matcher(rules.rules)
+        old = self.matcher
+        self.rules, self.matcher = rules, matcher
+        old.close()
+        return rules

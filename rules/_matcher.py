@@ -1,0 +1,241 @@
+"""The one module that touches durable-rules: rule conditions compiled onto its engine.
+
+How the engine's measured limits (DESIGN.md) are designed around:
+
+- ``post()`` gives an event to the first rule that fires only: every event is instead
+  asserted as a fact and retracted at once, which fires every rule it satisfies.
+- More than 64 rules true for one event fail with error 303: rules are split into
+  rulesets of at most ``SHARD_SIZE`` compiled conditions, and an event visits only the
+  rulesets that read its type.
+- 1024 sessions per ruleset: everything runs in the one default session.
+- Content-hashed ids drop identical facts: each fact carries its own sequence number.
+- Facts held for correlations leak memory: conditions read one fact, which is retracted.
+- Wall-clock timers: none are used; event-time timers are the runner's (keyed state).
+- The batch dispatch thread races: the C engine is driven directly, synchronously,
+  without ``durable.engine.Host`` and its background threads.
+- The engine also asserts a session-state fact that matches negative tests: every
+  condition starts with a test on the event type, which that fact lacks.
+- Its regex dialect is small (no ``\\d``, no negated classes, no "does not match"):
+  ``matches()`` runs Python's ``re`` before the fact is asserted and the condition tests
+  the outcome, so rule authors write ordinary regular expressions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import durable_rules_engine as _engine
+import orjson
+
+from ._errors import RuleError
+from ._expr import FALSE, And, Arith, Compare, Condition, Const, Exists, Field, Matches, Or
+from ._model import Rule
+
+SHARD_SIZE = 60
+_NOT_HANDLED = 1
+_OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+_names = itertools.count()
+
+
+class Trigger(Enum):
+    """What a compiled condition means for its rule."""
+
+    FIRE = "fire"  # the rule's condition holds (or, for absence rules, arms the timer)
+    RESOLVE = "resolve"  # the rule's resolve condition holds
+    ARRIVE = "arrive"  # an awaited event of an absence rule arrived
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One compiled condition that an event satisfied."""
+
+    rule: Rule
+    trigger: Trigger
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    name: str
+    hit: Hit
+    types: tuple[str, ...]
+    definition: dict[str, Any]
+    labels: frozenset[str]
+
+
+class _Patterns:
+    """Regular expressions of ``matches()``, evaluated in Python before assertion."""
+
+    def __init__(self) -> None:
+        self.by_label: dict[str, tuple[Field, re.Pattern[str]]] = {}
+        self.used: set[str] = set()
+
+    def label(self, path: str, pattern: str) -> str:
+        """The fact field that will carry this match's outcome; noted in ``used``."""
+        label = next(
+            (
+                label
+                for label, (field, compiled) in self.by_label.items()
+                if field.path == path and compiled.pattern == pattern
+            ),
+            f"p{len(self.by_label)}",
+        )
+        self.by_label.setdefault(label, (Field(path), re.compile(pattern)))
+        self.used.add(label)
+        return label
+
+
+class Matcher:
+    """Finds every compiled condition an event satisfies.
+
+    Not thread-safe: one matcher per runner thread.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._patterns = _Patterns()
+        compiled = [item for rule in rules for item in _compile_rule(rule, self._patterns)]
+        self._hits = {item.name: item.hit for item in compiled}
+        self._shards_by_type: dict[str, list[int]] = {}
+        self._handles: list[int] = []
+        self._patterns_by_type: dict[str, list[str]] = {}
+        for start in range(0, len(compiled), SHARD_SIZE):
+            self._add_shard(compiled[start : start + SHARD_SIZE])
+        self._sequence = itertools.count()
+
+    def _add_shard(self, items: list[_Compiled]) -> None:
+        definition = {item.name: item.definition for item in items}
+        name = f"riskmon-{next(_names)}"
+        try:
+            handle = _engine.create_ruleset(name, orjson.dumps(definition).decode())
+        except Exception as error:  # the C engine raises a bare Exception with a code
+            raise RuleError(f"durable-rules refused the compiled rules: {error}") from None
+        self._handles.append(handle)
+        shard = len(self._handles) - 1
+        for event_type in {t for item in items for t in item.types}:
+            self._shards_by_type.setdefault(event_type, []).append(shard)
+        for item in items:
+            for event_type in item.types:
+                labels = self._patterns_by_type.setdefault(event_type, [])
+                labels.extend(label for label in sorted(item.labels) if label not in labels)
+
+    def match(self, fact: Mapping[str, Any]) -> list[Hit]:
+        """Every compiled condition the event mapping satisfies, in rule order."""
+        event_type = fact.get("type")
+        shards = self._shards_by_type.get(event_type, ()) if isinstance(event_type, str) else ()
+        if not shards:
+            return []
+        flags = {
+            label: _full_match(self._patterns.by_label[label], fact)
+            for label in self._patterns_by_type.get(event_type, ())
+        }
+        payload = orjson.dumps({"id": next(self._sequence), "e": fact, "re": flags}).decode()
+        names: list[str] = []
+        for shard in shards:
+            names.extend(_fire(self._handles[shard], payload))
+        return [self._hits[name] for name in sorted(set(names), key=_name_order)]
+
+    def close(self) -> None:
+        """Free the engine's rulesets."""
+        for handle in self._handles:
+            _engine.delete_ruleset(handle)
+        self._handles.clear()
+
+
+def _fire(handle: int, payload: str) -> list[str]:
+    result = _engine.assert_fact(handle, payload)
+    names: list[str] = []
+    if result[0] != _NOT_HANDLED:
+        state = result[1]
+        action = _engine.start_action_for_state(handle, state)
+        while action:
+            names.extend(orjson.loads(action[1]))
+            following = _engine.complete_and_start_action(handle, state)
+            action = (None, following) if following else None
+    _engine.retract_fact(handle, payload)
+    return names
+
+
+def _full_match(entry: tuple[Field, re.Pattern[str]], fact: Mapping[str, Any]) -> bool:
+    field, pattern = entry
+    value = field.get(fact)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def _name_order(name: str) -> tuple[int, str]:
+    return int(name.split("_")[1]), name
+
+
+def _compile_rule(rule: Rule, patterns: _Patterns) -> list[_Compiled]:
+    index = next(_names)
+    keys_present = tuple(Exists(key.path) for key in rule.key)
+    parts = [(Trigger.FIRE, rule.on, rule.when)]
+    if rule.resolve_when is not None:
+        parts.append((Trigger.RESOLVE, rule.on, rule.resolve_when))
+    if rule.absent is not None:
+        parts.append((Trigger.ARRIVE, rule.absent.of, And(())))
+    compiled = []
+    for trigger, types, condition in parts:
+        if condition == FALSE:
+            continue
+        patterns.used.clear()
+        guarded = And((*keys_present, condition))
+        test = {"$and": [_type_test(types), *_conditions(guarded, patterns)]}
+        name = f"r_{index}_{trigger.value}"
+        definition = {"all": [{"m": test}]}
+        compiled.append(
+            _Compiled(name, Hit(rule, trigger), types, definition, frozenset(patterns.used))
+        )
+    return compiled
+
+
+def _type_test(types: tuple[str, ...]) -> dict[str, Any]:
+    tests = [{"e.type": event_type} for event_type in types]
+    return tests[0] if len(tests) == 1 else {"$or": tests}
+
+
+def _conditions(condition: Condition, patterns: _Patterns) -> list[dict[str, Any]]:
+    """The durable-rules tests of a conjunction (flattened into the caller's ``$and``)."""
+    if isinstance(condition, And):
+        return [test for item in condition.items for test in _conditions(item, patterns)]
+    return [_condition(condition, patterns)]
+
+
+def _condition(condition: Condition, patterns: _Patterns) -> dict[str, Any]:
+    if isinstance(condition, And):
+        return {"$and": _conditions(condition, patterns)}
+    if isinstance(condition, Or):
+        if not condition.items:
+            return {"e.type": "\x00never"}
+        return {"$or": [_condition(item, patterns) for item in condition.items]}
+    if isinstance(condition, Exists):
+        return {"$ex" if condition.present else "$nex": {_path(condition.path): 1}}
+    if isinstance(condition, Matches):
+        return {f"re.{patterns.label(condition.path, condition.pattern)}": not condition.negated}
+    return _comparison(condition)
+
+
+def _comparison(condition: Compare) -> dict[str, Any]:
+    right = _operand(condition.right)
+    path = _path(condition.left.path)
+    if condition.op == "==":
+        return {path: right}
+    return {_OPS[condition.op]: {path: right}}
+
+
+def _operand(operand: Field | Const | Arith) -> Any:
+    if isinstance(operand, Const):
+        return operand.value
+    if isinstance(operand, Field):
+        return {"$m": _path(operand.path)}
+    return {_ARITH[operand.op]: {"$l": _operand(operand.left), "$r": _operand(operand.right)}}
+
+
+def _path(path: str) -> str:
+    return f"e.{path}"

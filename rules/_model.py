@@ -1,0 +1,115 @@
+"""Typed rule objects: what a rule file means once it has been read and checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import Template
+
+from ._expr import Condition, Field
+
+SEVERITIES = ("P0", "P1", "P2", "P3")
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Raise the ticket to ``to`` when it is still unresolved ``after`` seconds."""
+
+    after: float
+    to: str
+
+
+@dataclass(frozen=True)
+class Absence:
+    """Fire when no event of the ``of`` types arrives for the key within ``within`` seconds."""
+
+    of: tuple[str, ...]
+    within: float
+
+
+@dataclass(frozen=True)
+class Window:
+    """Fire when the matching events for one key within ``within`` seconds reach
+    ``at_least``: counted, or summed over the field ``total``."""
+
+    within: float
+    at_least: float
+    total: Field | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rule's example: events in, the tickets expected out (a test of the rule)."""
+
+    name: str
+    events: tuple[Mapping[str, Any], ...]
+    expect: tuple[Mapping[str, Any], ...]
+    until: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One risk rule, checked and ready to compile."""
+
+    id: str
+    description: str
+    on: tuple[str, ...]
+    when: Condition
+    key: tuple[Field, ...]
+    severity: str
+    team: str
+    title: Template = field(compare=False)
+    escalate: tuple[Escalation, ...] = ()
+    resolve_when: Condition | None = None
+    absent: Absence | None = None
+    window: Window | None = None
+    examples: tuple[Example, ...] = ()
+    file: str = ""
+    line: int = 0
+
+    def key_of(self, fact: Mapping[str, Any]) -> str | None:
+        """The dedup key of an event for this rule; ``None`` if a key field is missing."""
+        parts = []
+        for key_field in self.key:
+            value = key_field.get(fact)
+            if value is None:
+                return None
+            parts.append(_canonical(value))
+        return "|".join(parts)
+
+    def render_title(self, event: Mapping[str, Any]) -> str:
+        """The ticket title for an event (the rule's Jinja2 template)."""
+        return self.title.render(**event).strip()
+
+
+def _canonical(value: Any) -> str:
+    """A stable text for a key part: lists compare as multisets, mappings by content."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return json.dumps(sorted(_canonical(item) for item in value), separators=(",", ":"))
+    if isinstance(value, Mapping):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A loaded set of rules, identified by ``version`` (a digest of the files' text)."""
+
+    rules: tuple[Rule, ...]
+    version: str
+    files: tuple[str, ...] = ()
+
+    def by_id(self, rule_id: str) -> Rule:
+        """The rule with this id; ``KeyError`` if there is none."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)

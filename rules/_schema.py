@@ -1,0 +1,220 @@
+"""Rule files: YAML text → checked ``Rule`` objects, every refusal placed at ``file:line``.
+
+Stages: ruamel.yaml reads the text keeping line numbers; pydantic checks the shape of each
+section; small per-field checks parse expressions, durations and templates and resolve
+references. Nothing here touches the rule engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from ._durations import parse_duration
+from ._errors import RuleError
+from ._expr import TRUE, And, Condition, negate, parse_condition, parse_field
+from ._model import SEVERITIES, Absence, Escalation, Example, Rule, Window
+
+_TITLES = SandboxedEnvironment(autoescape=False)
+_RULE_ID = r"^[a-z0-9][a-z0-9_.-]*$"
+Severity = Literal["P0", "P1", "P2", "P3"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _EscalationDoc(_Section):
+    after: str
+    to: Severity
+
+
+class _AbsenceDoc(_Section):
+    of: list[str] = Field(min_length=1)
+    within: str
+
+
+class _WindowDoc(_Section):
+    within: str
+    at_least: float = Field(gt=0)
+    total: str | None = None
+
+
+class _ExampleDoc(_Section):
+    name: str | None = None
+    events: list[dict[str, Any]] = Field(min_length=1)
+    expect: list[dict[str, Any]]
+    until: str | None = None
+
+
+class _RuleDoc(_Section):
+    id: str = Field(pattern=_RULE_ID)
+    description: str = Field(min_length=1)
+    on: list[str] = Field(min_length=1)
+    when: str = "true"
+    unless: str | None = None
+    key: str | list[str]
+    severity: Severity
+    escalate: list[_EscalationDoc] = []
+    team: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    resolve_when: str | None = None
+    absent: _AbsenceDoc | None = None
+    window: _WindowDoc | None = None
+    examples: list[_ExampleDoc] = []
+
+
+class _FileDoc(_Section):
+    rules: list[_RuleDoc]
+
+
+def read_rule_file(
+    text: str, *, file: str, event_types: Sequence[str] | None = None
+) -> list[Rule]:
+    """Parse and check one rule file's text; ``RuleError`` at ``file:line`` on any fault."""
+    document = _load_yaml(text, file)
+    try:
+        parsed = _FileDoc.model_validate(_plain(document))
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = ".".join(str(part) for part in first["loc"])
+        line = _line_of(document, first["loc"])
+        raise RuleError(f"{location}: {first['msg']}", file=file, line=line) from None
+    rules = []
+    for index, rule_doc in enumerate(parsed.rules):
+        node = document["rules"][index]
+        rules.append(_build_rule(rule_doc, node, file=file, event_types=event_types))
+    return rules
+
+
+def _load_yaml(text: str, file: str) -> CommentedMap:
+    try:
+        document = YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise RuleError(f"not valid YAML: {error.problem or error}", file=file, line=line) from None
+    if not isinstance(document, CommentedMap) or "rules" not in document:
+        raise RuleError("a rule file is a mapping with a 'rules:' list", file=file, line=1)
+    return document
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, CommentedMap):
+        return {str(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(item) for item in node]
+    return node
+
+
+def _line_of(document: Any, location: Iterable[Any]) -> int:
+    """The 1-based line of the deepest node along a validation error's location."""
+    line = 1
+    node = document
+    for part in location:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _build_rule(
+    doc: _RuleDoc, node: CommentedMap, *, file: str, event_types: Sequence[str] | None
+) -> Rule:
+    def at(name: str, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except RuleError as error:
+            raise error.located(file, _line_of(node, [name])) from None
+
+    known = set(event_types) if event_types is not None else None
+    at("on", lambda: _check_types(doc.on, known))
+    condition: Condition = at("when", lambda: parse_condition(doc.when))
+    if doc.unless:
+        unless = at("unless", lambda: parse_condition(doc.unless or ""))
+        condition = And((condition, negate(unless))) if condition != TRUE else negate(unless)
+    keys = doc.key if isinstance(doc.key, list) else [doc.key]
+    rule = Rule(
+        id=doc.id,
+        description=doc.description,
+        on=tuple(doc.on),
+        when=condition,
+        key=at("key", lambda: tuple(parse_field(text) for text in keys)),
+        severity=doc.severity,
+        team=doc.team,
+        title=at("title", lambda: _template(doc.title)),
+        escalate=at("escalate", lambda: _escalations(doc)),
+        resolve_when=at("resolve_when", lambda: _resolve_condition(doc.resolve_when, condition)),
+        absent=at("absent", lambda: _absence(doc.absent, known)) if doc.absent else None,
+        window=at("window", lambda: _window(doc.window)) if doc.window else None,
+        examples=tuple(_examples(doc, node)),
+        file=file,
+        line=node.lc.line + 1,
+    )
+    if rule.absent and rule.window:
+        raise RuleError("a rule has 'absent' or 'window', not both", file=file, line=rule.line)
+    return rule
+
+
+def _resolve_condition(text: str | None, condition: Condition) -> Condition | None:
+    """``cleared`` resolves when the rule's own condition no longer holds for the key."""
+    if text is None:
+        return None
+    return negate(condition) if text.strip() == "cleared" else parse_condition(text)
+
+
+def _check_types(types: Sequence[str], known: set[str] | None) -> None:
+    if known is None:
+        return
+    unknown = [name for name in types if name not in known]
+    if unknown:
+        raise RuleError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _template(text: str) -> Any:
+    try:
+        return _TITLES.from_string(text)
+    except TemplateSyntaxError as error:
+        raise RuleError(f"title template: {error.message}") from None
+
+
+def _escalations(doc: _RuleDoc) -> tuple[Escalation, ...]:
+    steps = tuple(Escalation(parse_duration(step.after), step.to) for step in doc.escalate)
+    for step in steps:
+        if SEVERITIES.index(step.to) >= SEVERITIES.index(doc.severity):
+            raise RuleError(f"escalation to {step.to} is not above the rule's severity {doc.severity}")
+    return steps
+
+
+def _absence(doc: _AbsenceDoc, known: set[str] | None) -> Absence:
+    _check_types(doc.of, known)
+    return Absence(of=tuple(doc.of), within=parse_duration(doc.within))
+
+
+def _window(doc: _WindowDoc) -> Window:
+    total = parse_field(doc.total) if doc.total else None
+    return Window(within=parse_duration(doc.within), at_least=doc.at_least, total=total)
+
+
+def _examples(doc: _RuleDoc, node: CommentedMap) -> list[Example]:
+    examples = []
+    for index, example in enumerate(doc.examples):
+        line = _line_of(node, ["examples", index])
+        name = example.name or f"{doc.id} example {index + 1}"
+        examples.append(
+            Example(name, tuple(example.events), tuple(example.expect), example.until, line)
+        )
+    return examples
+
