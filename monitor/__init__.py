@@ -1,16 +1,65 @@
 """Order Risk Monitor's domain core: events, keyed state, engine, tickets, settings."""
 
+from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._checkpoint import RedisCheckpoint
+from ._dead_letters import DeadLetter, DeadLetterSink, FileDeadLetters
+from ._engine import Engine
 from ._errors import ConfigError, EventError, ImportMappingError, RiskMonitorError, StoreError
 from ._events import EVENT_TYPES, Event, parse_event, validate_event
+from ._pipeline import Checkpoint, Pipeline, RawRecord, RunStats, event_digest
+from ._redis import connect
+from ._rule_examples import ExampleResult, run_examples
+from ._runtime import Runtime, open_runtime
+from ._settings import Settings, load_settings
+from ._severity import DEFAULT_POLICY, SeverityPolicy, Sla
+from ._state import MemoryState, RedisStateStore, StateStore, Timer
+from ._ticket_store import MemoryTicketStore, RedisTicketStore, TicketChange, TicketStore
+from ._tickets import Change, Ticket, iso, ticket_id
 
 __all__ = [
+    "DEFAULT_POLICY",
     "EVENT_TYPES",
+    "Action",
+    "Change",
+    "Checkpoint",
     "ConfigError",
+    "DeadLetter",
+    "DeadLetterSink",
+    "Engine",
+    "Escalation",
     "Event",
     "EventError",
+    "ExampleResult",
+    "FileDeadLetters",
     "ImportMappingError",
+    "MemoryState",
+    "MemoryTicketStore",
+    "Occurrence",
+    "Pipeline",
+    "RawRecord",
+    "RedisCheckpoint",
+    "RedisStateStore",
+    "RedisTicketStore",
+    "Resolution",
     "RiskMonitorError",
+    "Runtime",
+    "RunStats",
+    "Settings",
+    "SeverityPolicy",
+    "Sla",
+    "SlaCheck",
+    "StateStore",
     "StoreError",
+    "Ticket",
+    "TicketChange",
+    "TicketStore",
+    "connect",
+    "event_digest",
+    "iso",
+    "load_settings",
+    "open_runtime",
     "parse_event",
+    "run_examples",
+    "ticket_id",
     "validate_event",
 ]

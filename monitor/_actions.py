@@ -1,0 +1,61 @@
+"""What the engine decides: actions for the ticket store, as plain frozen records.
+
+Every action carries an ``action_id`` that is the same each time the same input is seen
+(an event id, or a timer and its due time), which is what makes applying it idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """A rule matched (or an absence timer ran out) for one dedup key."""
+
+    action_id: str
+    rule: str
+    key: str
+    at: float
+    severity: str
+    team: str
+    title: str
+    source: str
+    rule_set_version: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Evidence arrived that the condition is over (the resolve condition, the awaited event)."""
+
+    action_id: str
+    rule: str
+    key: str
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An unresolved ticket reached an escalation step of its rule."""
+
+    action_id: str
+    rule: str
+    key: str
+    at: float
+    to: str
+
+
+@dataclass(frozen=True)
+class SlaCheck:
+    """An SLA due time passed: the store flags a breach if the ticket is still waiting."""
+
+    action_id: str
+    rule: str
+    key: str
+    at: float
+    kind: Literal["acknowledge", "resolve"]
+
+
+Action: TypeAlias = Occurrence | Resolution | Escalation | SlaCheck

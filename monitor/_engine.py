@@ -1,0 +1,165 @@
+"""The engine: one event in, ticket actions out. Pure: no I/O of its own.
+
+Every runner (file replay, faust worker, HTTP ingest) drives this same code, so a rule
+behaves the same whichever runner fed it. Time is event time: timers (absence rules,
+escalation steps, SLA due times) fire when the watermark, derived from event timestamps,
+passes them; live runners may also ``advance`` it from the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rules import Hit, Matcher, Rule, RuleSet, Trigger
+
+from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._events import Event
+from ._severity import SeverityPolicy
+from ._state import StateStore, Timer
+
+_TRIGGER_ORDER = {Trigger.ARRIVE: 0, Trigger.RESOLVE: 1, Trigger.FIRE: 2}
+
+
+class Engine:
+    """Applies a rule set to events, keeping what it must remember in ``state``."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        matcher: Matcher,
+        state: StateStore,
+        *,
+        policy: SeverityPolicy,
+        lateness: float = 0.0,
+    ) -> None:
+        self.rules = rules
+        self._matcher = matcher
+        self._state = state
+        self._policy = policy
+        self._lateness = lateness
+
+    def process(self, event: Event) -> list[Action]:
+        """The actions one event causes, after the timers its time makes due."""
+        actions = self.advance(event.timestamp - self._lateness)
+        fact = event.as_fact()
+        hits = sorted(self._matcher.match(fact), key=lambda hit: _TRIGGER_ORDER[hit.trigger])
+        for hit in hits:
+            key = hit.rule.key_of(fact)
+            if key is not None:
+                actions.extend(self._on_hit(hit, key, event, fact))
+        return actions
+
+    def advance(self, watermark: float) -> list[Action]:
+        """Move the watermark forward (never back) and fire the timers now due."""
+        if watermark <= self._state.watermark:
+            return []
+        self._state.watermark = watermark
+        actions: list[Action] = []
+        for timer in self._state.pop_due(watermark):
+            actions.extend(self._on_timer(timer))
+        return actions
+
+    def _on_hit(self, hit: Hit, key: str, event: Event, fact: Mapping[str, Any]) -> list[Action]:
+        rule, at = hit.rule, event.timestamp
+        if hit.trigger is Trigger.ARRIVE:
+            self._state.cancel(_slot("absent", rule.id, key))
+            self._state.put(_slot("arrived", rule.id, key), at)
+            return self._resolve(rule, key, at, event.id, "awaited event arrived")
+        if hit.trigger is Trigger.RESOLVE:
+            return self._resolve(rule, key, at, event.id, "resolve condition met")
+        if rule.absent is not None:
+            self._arm(rule, key, event, fact)
+            return []
+        if rule.window is not None and not self._window_reached(rule, key, at, event.id, fact):
+            return []
+        return self._occur(rule, key, at, event.id, event.source, rule.render_title(fact))
+
+    def _arm(self, rule: Rule, key: str, event: Event, fact: Mapping[str, Any]) -> None:
+        """Start (or restart) an absence timer, unless the awaited event already came."""
+        assert rule.absent is not None
+        already = self._state.get(_slot("arrived", rule.id, key)) is not None
+        if already and event.type not in rule.absent.of:
+            return
+        payload = {"source": event.source, "title": rule.render_title(fact)}
+        due = event.timestamp + rule.absent.within
+        self._state.schedule(Timer(_slot("absent", rule.id, key), due, payload))
+
+    def _window_reached(
+        self, rule: Rule, key: str, at: float, event_id: str, fact: Mapping[str, Any]
+    ) -> bool:
+        """Add the event to the key's window and say whether the window's total is reached."""
+        window = rule.window
+        assert window is not None
+        state_key = _slot("window", rule.id, key)
+        amount = _number(window.total.get(fact)) if window.total else 1.0
+        entries = [e for e in self._state.get(state_key) or [] if e[0] > at - window.within]
+        entries.append([at, amount, event_id])
+        self._state.put(state_key, entries)
+        return sum(entry[1] for entry in entries) >= window.at_least
+
+    def _occur(
+        self, rule: Rule, key: str, at: float, action_id: str, source: str, title: str
+    ) -> list[Action]:
+        active_key = _slot("active", rule.id, key)
+        if self._state.get(active_key) is None:
+            self._state.put(active_key, at)
+            self._schedule_deadlines(rule, key, at)
+        occurrence = Occurrence(
+            action_id=action_id,
+            rule=rule.id,
+            key=key,
+            at=at,
+            severity=rule.severity,
+            team=rule.team,
+            title=title,
+            source=source,
+            rule_set_version=self.rules.version,
+        )
+        return [occurrence]
+
+    def _schedule_deadlines(self, rule: Rule, key: str, since: float) -> None:
+        sla = self._policy.sla(rule.severity)
+        base = {"rule": rule.id, "key": key}
+        for kind, after in (("acknowledge", sla.acknowledge), ("resolve", sla.resolve)):
+            timer_id = _slot(f"sla-{kind}", rule.id, key)
+            self._state.schedule(Timer(timer_id, since + after, {**base, "kind": kind}))
+        for step, escalation in enumerate(rule.escalate):
+            timer_id = _slot(f"escalate-{step}", rule.id, key)
+            payload = {**base, "to": escalation.to}
+            self._state.schedule(Timer(timer_id, since + escalation.after, payload))
+
+    def _resolve(self, rule: Rule, key: str, at: float, event_id: str, reason: str) -> list[Action]:
+        active_key = _slot("active", rule.id, key)
+        if self._state.get(active_key) is None:
+            return []
+        self._state.delete(active_key)
+        for kind in ("sla-acknowledge", "sla-resolve"):
+            self._state.cancel(_slot(kind, rule.id, key))
+        for step in range(len(rule.escalate)):
+            self._state.cancel(_slot(f"escalate-{step}", rule.id, key))
+        return [Resolution(f"{event_id}#resolve", rule.id, key, at, reason)]
+
+    def _on_timer(self, timer: Timer) -> list[Action]:
+        kind, rule_id, key = timer.id.split("\x1f", 2)
+        action_id = f"timer:{timer.id}@{timer.due!r}"
+        try:
+            rule = self.rules.by_id(rule_id)
+        except KeyError:
+            return []  # the rule was removed since the timer was set: nothing left to do
+        if kind == "absent":
+            payload = timer.payload
+            return self._occur(rule, key, timer.due, action_id, payload["source"], payload["title"])
+        if kind.startswith("sla-"):
+            sla_kind = timer.payload["kind"]
+            return [SlaCheck(action_id, rule_id, key, timer.due, sla_kind)]
+        return [Escalation(action_id, rule_id, key, timer.due, timer.payload["to"])]
+
+
+def _slot(kind: str, rule_id: str, key: str) -> str:
+    """The name of a state entry or timer: its kind, the rule and the dedup key."""
+    return f"{kind}\x1f{rule_id}\x1f{key}"
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

@@ -1,0 +1,84 @@
+"""Rule examples as tests: each example's events run through the real engine and matcher,
+with in-memory state and tickets, and the tickets are compared with what it expects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rules import Example, Matcher, Rule, RuleSet
+
+from ._engine import Engine
+from ._errors import EventError
+from ._events import validate_event
+from ._severity import SeverityPolicy
+from ._state import MemoryState
+from ._ticket_store import MemoryTicketStore
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    """The outcome of one example: ``problems`` is empty when it passed."""
+
+    rule: Rule
+    example: Example
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_examples(rules: RuleSet, policy: SeverityPolicy) -> Iterator[ExampleResult]:
+    """Run every example of every rule, each in a fresh engine over the whole rule set."""
+    matcher = Matcher(rules.rules)
+    try:
+        for rule in rules.rules:
+            for example in rule.examples:
+                yield ExampleResult(rule, example, tuple(_run(rules, matcher, rule, example, policy)))
+    finally:
+        matcher.close()
+
+
+def _run(
+    rules: RuleSet, matcher: Matcher, rule: Rule, example: Example, policy: SeverityPolicy
+) -> Iterator[str]:
+    engine = Engine(rules, matcher, MemoryState(), policy=policy)
+    tickets = MemoryTicketStore(policy)
+    for index, document in enumerate(example.events):
+        try:
+            event = validate_event(_with_defaults(document, index))
+        except EventError as error:
+            yield f"event {index + 1} is not valid: {error}"
+            return
+        tickets.apply(engine.process(event))
+    if example.until:
+        tickets.apply(engine.advance(datetime.fromisoformat(example.until).timestamp()))
+    named = {rule.id} | {str(expected.get("rule", rule.id)) for expected in example.expect}
+    actual = [t.to_json() for t in tickets.all() if t.rule in named]
+    yield from _compare(list(example.expect), actual, rule.id)
+
+
+def _with_defaults(document: Mapping[str, Any], index: int) -> dict[str, Any]:
+    return {"id": f"example-{index + 1}", "source": "example", **document}
+
+
+def _compare(expected: list[Mapping[str, Any]], actual: list[dict[str, Any]], rule_id: str) -> Iterator[str]:
+    unmatched = list(actual)
+    for wanted in expected:
+        wanted = {"rule": rule_id, **wanted}
+        fields = {("dedup_key" if k == "key" else k): v for k, v in wanted.items()}
+        found = next((t for t in unmatched if all(t.get(k) == v for k, v in fields.items())), None)
+        if found is None:
+            yield f"expected a ticket {dict(wanted)}, got {[_brief(t) for t in unmatched] or 'none'}"
+        else:
+            unmatched.remove(found)
+    for ticket in unmatched:
+        yield f"unexpected ticket {_brief(ticket)}"
+
+
+def _brief(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    names = ("rule", "dedup_key", "severity", "status", "occurrences")
+    return {name: ticket[name] for name in names}

