@@ -12,7 +12,9 @@ the shape the matcher compiles onto durable-rules.
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -92,6 +94,7 @@ _INVERSE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_FUNCTIONS = "known functions: exists(field), matches(field, 'regex'), duration('24h')"
 _CONSTANT_NAMES = {"true": True, "false": False, "null": None, "none": None}
 
 
@@ -135,10 +138,22 @@ def fields_of(node: Condition | Operand) -> tuple[str, ...]:
 
 def _parse(text: str) -> ast.expr:
     try:
-        return ast.parse(str(text).strip(), mode="eval").body
-    except SyntaxError as error:
-        column = f" at column {error.offset}" if error.offset else ""
-        raise RuleError(f"cannot read expression {text!r}{column}: {error.msg}") from None
+        return ast.parse(_raw_strings(str(text).strip()), mode="eval").body
+    except (SyntaxError, tokenize.TokenError) as error:
+        offset = getattr(error, "offset", None)
+        column = f" at column {offset}" if offset else ""
+        message = getattr(error, "msg", None) or str(error.args[0])
+        raise RuleError(f"cannot read expression {text!r}{column}: {message}") from None
+
+
+def _raw_strings(text: str) -> str:
+    """Make every string literal raw, so ``matches(x, '\\d{5}')`` means what it says."""
+    tokens = []
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.STRING and token.string[0] in "'\"":
+            token = token._replace(string="r" + token.string)
+        tokens.append(token)
+    return tokenize.untokenize(tokens)
 
 
 def _fail(node: ast.AST, text: str, message: str) -> RuleError:
@@ -254,6 +269,8 @@ def _operand(node: ast.expr, text: str) -> Operand:
         return Arith(_ARITH_OPS[type(node.op)], _operand(node.left, text), _operand(node.right, text))
     if isinstance(node, ast.Call) and _call_name(node) == "duration":
         return Const(parse_duration(_string_argument(node, 0, text)))
+    if isinstance(node, ast.Call):
+        raise _fail(node, text, _FUNCTIONS)
     raise _fail(node, text, "expected a field, a number, a string or arithmetic")
 
 
@@ -284,7 +301,7 @@ def _call(node: ast.Call, text: str) -> Condition:
         except re.error as error:
             raise _fail(node, text, f"bad regular expression {pattern!r}: {error}") from None
         return Matches(_field_argument(node, text).path, pattern)
-    raise _fail(node, text, "known functions: exists(field), matches(field, 'regex'), duration('24h')")
+    raise _fail(node, text, _FUNCTIONS)
 
 
 def _call_name(node: ast.Call) -> str | None:

@@ -1,0 +1,134 @@
+"""``riskmon run``, ``riskmon tickets`` and ``riskmon rules``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from rules import load_rules
+
+from .._events import EVENT_TYPES
+from .._rule_examples import run_examples
+from .._runtime import open_runtime
+from .._settings import load_settings
+from .._tickets import Ticket
+from ._output import console, print_json_lines, print_summary, ticket_table
+
+FORMAT = click.option(
+    "--format", "output", type=click.Choice(["table", "json"]), default="table",
+    help="json: JSON Lines, one object per item.",
+)  # fmt: skip
+
+
+@click.command("run")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--batch-size", type=click.IntRange(min=1), help="Events per batch.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
+def run_command(files: tuple[str, ...], batch_size: int | None, progress: bool | None) -> None:
+    """Replay event files (JSON Lines; - for stdin) through the rules into tickets."""
+    from streams import replay  # the runner: imported when this command runs
+
+    settings = load_settings()
+    runtime = open_runtime(settings)
+    pipeline = runtime.pipeline()
+    show = sys.stderr.isatty() if progress is None else progress
+    stats = replay(pipeline, files, batch_size=batch_size or settings.batch_size, progress=show)
+    print_summary(stats)
+    if stats.dead_letters:
+        console.print(f"Dead letters: {runtime.dead_letters.path}")
+
+
+@click.group("tickets")
+def tickets_group() -> None:
+    """List and show tickets."""
+
+
+@tickets_group.command("list")
+@click.option("--severity", multiple=True, help="P0–P3 (repeatable).")
+@click.option("--rule", multiple=True, help="Rule id (repeatable).")
+@click.option("--status", multiple=True, help="open, acknowledged, resolved, reopened.")
+@click.option("--team", multiple=True, help="Owning team (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@FORMAT
+def list_tickets(
+    severity: tuple[str, ...],
+    rule: tuple[str, ...],
+    status: tuple[str, ...],
+    team: tuple[str, ...],
+    limit: int | None,
+    output: str,
+) -> None:
+    """List tickets, newest first, filtered."""
+    store = open_runtime(load_settings()).tickets
+    filters = {"severity": severity, "rule": rule, "status": status, "team": team}
+    chosen = [t for t in store.all() if _keeps(t, filters)]
+    chosen.reverse()
+    chosen = chosen[:limit] if limit else chosen
+    if output == "json":
+        print_json_lines(_listing(t) for t in chosen)
+    else:
+        console.print(ticket_table(chosen))
+        console.print(f"{len(chosen)} ticket(s)")
+
+
+def _keeps(ticket: Ticket, filters: dict[str, tuple[str, ...]]) -> bool:
+    return all(not wanted or getattr(ticket, name) in wanted for name, wanted in filters.items())
+
+
+def _listing(ticket: Ticket) -> dict[str, object]:
+    document = ticket.to_json()
+    del document["history"]
+    return document
+
+
+@tickets_group.command("show")
+@click.argument("ticket_id")
+@FORMAT
+def show_ticket(ticket_id: str, output: str) -> None:
+    """Show one ticket with its history."""
+    ticket = open_runtime(load_settings()).tickets.get(ticket_id)
+    if ticket is None:
+        raise click.ClickException(f"no ticket {ticket_id}")
+    document = ticket.to_json()
+    if output == "json":
+        print_json_lines([document])
+        return
+    for name, value in document.items():
+        if name != "history":
+            console.print(f"[bold]{name:>17}[/]  {value}")
+    console.print("[bold]history[/]")
+    for change in document["history"]:
+        console.print(f"  {change['at']}  {change['by']:<8} {change['action']:<13} {change['detail']}")
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Check and test rule files."""
+
+
+@rules_group.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def check_rules(path: Path | None) -> None:
+    """Validate rule files (default: the rules in force); errors name file:line."""
+    rule_set = load_rules(path or load_settings().rules_dir, event_types=EVENT_TYPES)
+    files = ", ".join(rule_set.files)
+    console.print(f"[green]OK[/] {len(rule_set.rules)} rules in {files} (version {rule_set.version})")
+
+
+@rules_group.command("test")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+def test_rules(path: Path | None) -> None:
+    """Run every rule's examples through the engine; exit 1 if any fails."""
+    settings = load_settings()
+    rule_set = load_rules(path or settings.rules_dir, event_types=EVENT_TYPES)
+    failed = 0
+    for result in run_examples(rule_set, settings.policy):
+        mark = "[green]pass[/]" if result.passed else "[red]FAIL[/]"
+        console.print(f"{mark} {result.rule.id}: {result.example.name}")
+        for problem in result.problems:
+            console.print(f"     {result.rule.file}:{result.example.line}: {problem}")
+        failed += not result.passed
+    if failed:
+        raise SystemExit(1)

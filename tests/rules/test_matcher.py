@@ -1,0 +1,122 @@
+"""The durable-rules matcher, with a regression test for each measured limit (DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor import EVENT_TYPES
+from rules import Matcher, Trigger, load_rules
+
+
+def _pack(tmp_path: Path, rules: list[str]) -> Matcher:
+    text = "rules:\n" + "".join(rules)
+    path = tmp_path / "pack.yaml"
+    path.write_text(text)
+    return Matcher(load_rules(path, event_types=EVENT_TYPES).rules)
+
+
+def _rule(rule_id: str, when: str, on: str = "stock.level", key: str = "data.sku") -> str:
+    return f"""\
+  - id: {rule_id}
+    description: test rule
+    on: [{on}]
+    when: "{when}"
+    key: {key}
+    severity: P2
+    team: t
+    title: t
+"""
+
+
+def _stock(on_hand: float, **extra: object) -> dict[str, object]:
+    return {"type": "stock.level", "data": {"sku": "S", "warehouse": "W", "on_hand": on_hand, **extra}}
+
+
+def test_an_event_that_breaks_two_rules_hits_both(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10"), _rule("b", "data.on_hand < 5")])
+    assert [hit.rule.id for hit in matcher.match(_stock(1))] == ["a", "b"]
+    assert [hit.rule.id for hit in matcher.match(_stock(7))] == ["a"]
+
+
+def test_more_than_64_rules_true_for_one_event(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule(f"r{i}", f"data.on_hand < {i + 1}") for i in range(150)])
+    assert len(matcher.match(_stock(0))) == 150
+    assert len(matcher.match(_stock(100))) == 50
+
+
+def test_more_than_1024_keys_need_no_sessions(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10")])
+    for index in range(3000):
+        fact = {"type": "stock.level", "subject": f"s{index}", "data": {"sku": f"S{index}", "on_hand": 1}}
+        assert len(matcher.match(fact)) == 1
+    assert matcher.held_facts() == 0
+
+
+def test_identical_events_are_each_matched(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10")])
+    hits = [len(matcher.match(_stock(1))) for _ in range(1000)]
+    assert hits == [1] * 1000
+
+
+def test_no_fact_is_held_after_matching(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10"), _rule("b", "data.on_hand > 100")])
+    for on_hand in range(0, 200, 3):
+        matcher.match(_stock(on_hand))
+    assert matcher.held_facts() == 0
+
+
+def test_counts_are_exact_over_many_events(tmp_path: Path) -> None:
+    """The batch-dispatch race: events are matched synchronously, so no count is off."""
+    matcher = _pack(
+        tmp_path,
+        [_rule("a", "data.on_hand < 50"), _rule("b", "data.on_hand < 25"), _rule("c", "data.on_hand >= 10")],
+    )
+    counts = {"a": 0, "b": 0, "c": 0}
+    for index in range(20_000):
+        for hit in matcher.match(_stock(index % 100)):
+            counts[hit.rule.id] += 1
+    assert counts == {"a": 10_000, "b": 5_000, "c": 18_000}
+
+
+def test_negative_tests_do_not_match_the_engines_own_state_fact(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "not exists(data.tracking_no)", on="shipment.created", key="data.shipment_id")])
+    shipped = {"type": "shipment.created", "data": {"shipment_id": "X", "tracking_no": "T"}}
+    assert matcher.match(shipped) == []
+    untracked = {"type": "shipment.created", "data": {"shipment_id": "X"}}
+    assert len(matcher.match(untracked)) == 1
+
+
+def test_missing_key_field_means_the_rule_does_not_apply(tmp_path: Path) -> None:
+    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10")])
+    assert matcher.match({"type": "stock.level", "data": {"on_hand": 1}}) == []
+
+
+def test_python_regular_expressions_and_their_negation(tmp_path: Path) -> None:
+    matcher = _pack(
+        tmp_path,
+        [
+            _rule("bad", "not matches(data.pc, '\\\\d{5}')"),
+            _rule("good", "matches(data.pc, '[^a-z]{5}')"),
+        ],
+    )
+    assert [h.rule.id for h in matcher.match(_stock(1, pc="01234"))] == ["good"]
+    assert [h.rule.id for h in matcher.match(_stock(1, pc="1234"))] == ["bad"]
+    assert [h.rule.id for h in matcher.match(_stock(1))] == ["bad"]
+
+
+def test_resolve_and_arrival_triggers(tmp_path: Path) -> None:
+    rule = _rule("low", "data.on_hand < 5") + "    resolve_when: cleared\n"
+    absent = """\
+  - id: gone
+    description: no scan
+    on: [shipment.created]
+    key: data.shipment_id
+    absent: {of: [shipment.scanned], within: 1h}
+    severity: P2
+    team: t
+    title: t
+"""
+    matcher = _pack(tmp_path, [rule, absent])
+    assert [h.trigger for h in matcher.match(_stock(9))] == [Trigger.RESOLVE]
+    scanned = {"type": "shipment.scanned", "data": {"shipment_id": "X"}}
+    assert [(h.rule.id, h.trigger) for h in matcher.match(scanned)] == [("gone", Trigger.ARRIVE)]
