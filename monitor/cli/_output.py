@@ -27,10 +27,11 @@ def print_json_lines(items: Iterable[dict[str, object]]) -> None:
 
 
 def ticket_table(tickets: Iterable[Ticket]) -> Table:
-    """Tickets as a table, one row each."""
+    """Tickets as a table, one row each; the title wraps, the rest stays on one line."""
     table = Table(header_style="bold")
-    for column in ("id", "sev", "status", "rule", "occ", "first seen", "last seen", "title"):
-        table.add_column(column, overflow="fold" if column == "title" else "ellipsis")
+    for column in ("id", "sev", "status", "rule", "occ", "last seen"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("title", overflow="fold", ratio=1)
     for t in tickets:
         breach = " [red]SLA![/]" if t.breached_acknowledge or t.breached_resolve else ""
         table.add_row(
@@ -39,7 +40,6 @@ def ticket_table(tickets: Iterable[Ticket]) -> Table:
             t.status + breach,
             t.rule,
             str(t.occurrences),
-            _short(t.first_seen),
             _short(t.last_seen),
             t.title,
         )
