@@ -32,13 +32,22 @@ class Field:
     path: str
 
     def get(self, fact: Mapping[str, Any]) -> Any:
-        """The value at this path in an event mapping, or ``None`` when any step is missing."""
-        value: Any = fact
-        for step in self.path.split("."):
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(step)
-        return value
+        """The value at this path in an event mapping, or ``None`` when a step is missing.
+
+        A step into a list maps over its items: ``data.items.sku`` is every item's sku.
+        """
+        return _walk(fact, self.path.split("."))
+
+
+def _walk(value: Any, steps: list[str]) -> Any:
+    for index, step in enumerate(steps):
+        if isinstance(value, list):
+            found = [_walk(item, steps[index:]) for item in value]
+            return [item for item in found if item is not None]
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return value
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,6 @@ def _name_order(name: str) -> tuple[int, str]:
 
 def _compile_rule(rule: Rule, patterns: _Patterns) -> list[_Compiled]:
     index = next(_names)
-    keys_present = tuple(Exists(key.path) for key in rule.key)
     parts = [(Trigger.FIRE, rule.on, rule.when)]
     if rule.resolve_when is not None:
         parts.append((Trigger.RESOLVE, rule.on, rule.resolve_when))
@@ -189,8 +188,7 @@ def _compile_rule(rule: Rule, patterns: _Patterns) -> list[_Compiled]:
         if condition == FALSE:
             continue
         patterns.used.clear()
-        guarded = And((*keys_present, condition))
-        test = {"$and": [_type_test(types), *_conditions(guarded, patterns)]}
+        test = {"$and": [_type_test(types), *_conditions(condition, patterns)]}
         name = f"r_{index}_{trigger.value}"
         definition = {"all": [{"m": test}]}
         compiled.append(

@@ -101,6 +101,15 @@ def test_an_event_that_breaks_two_rules_opens_two_tickets() -> None:
     assert len(harness.by_rule("order.duplicate")) == 1
 
 
+def test_an_event_without_its_key_fields_raises_no_ticket() -> None:
+    harness = Harness()
+    harness.feed(event("stock.level", 0, sku="S", warehouse="W", on_hand=0))
+    harness.feed(event("order.created", 0, order_id="O1", total=5.0, items=[{"sku": "A"}]))
+    harness.feed(event("order.created", 0.01, order_id="O2", total=5.0, items=[{"sku": "A"}]))
+    assert harness.by_rule("stock.out")
+    assert harness.by_rule("order.duplicate") == []
+
+
 def test_replay_is_deterministic() -> None:
     def run() -> list[dict[str, object]]:
         harness = Harness()

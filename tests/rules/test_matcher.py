@@ -86,11 +86,6 @@ def test_negative_tests_do_not_match_the_engines_own_state_fact(tmp_path: Path) 
     assert len(matcher.match(untracked)) == 1
 
 
-def test_missing_key_field_means_the_rule_does_not_apply(tmp_path: Path) -> None:
-    matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10")])
-    assert matcher.match({"type": "stock.level", "data": {"on_hand": 1}}) == []
-
-
 def test_python_regular_expressions_and_their_negation(tmp_path: Path) -> None:
     matcher = _pack(
         tmp_path,
