@@ -37,7 +37,9 @@ def run_examples(rules: RuleSet, policy: SeverityPolicy) -> Iterator[ExampleResu
     try:
         for rule in rules.rules:
             for example in rule.examples:
-                yield ExampleResult(rule, example, tuple(_run(rules, matcher, rule, example, policy)))
+                yield ExampleResult(
+                    rule, example, tuple(_run(rules, matcher, rule, example, policy))
+                )
     finally:
         matcher.close()
 
@@ -65,14 +67,17 @@ def _with_defaults(document: Mapping[str, Any], index: int) -> dict[str, Any]:
     return {"id": f"example-{index + 1}", "source": "example", **document}
 
 
-def _compare(expected: list[Mapping[str, Any]], actual: list[dict[str, Any]], rule_id: str) -> Iterator[str]:
+def _compare(
+    expected: list[Mapping[str, Any]], actual: list[dict[str, Any]], rule_id: str
+) -> Iterator[str]:
     unmatched = list(actual)
     for wanted in expected:
         wanted = {"rule": rule_id, **wanted}
         fields = {("dedup_key" if k == "key" else k): v for k, v in wanted.items()}
         found = next((t for t in unmatched if all(t.get(k) == v for k, v in fields.items())), None)
         if found is None:
-            yield f"expected a ticket {dict(wanted)}, got {[_brief(t) for t in unmatched] or 'none'}"
+            got = [_brief(t) for t in unmatched] or "none"
+            yield f"expected a ticket {dict(wanted)}, got {got}"
         else:
             unmatched.remove(found)
     for ticket in unmatched:

@@ -49,9 +49,7 @@ class StateStore(Protocol):
 class MemoryState:
     """In-memory keyed state; remembers which keys changed so they can be persisted."""
 
-    def __init__(
-        self, values: dict[str, Any] | None = None, timers: Iterable[Timer] = ()
-    ) -> None:
+    def __init__(self, values: dict[str, Any] | None = None, timers: Iterable[Timer] = ()) -> None:
         self.watermark = float("-inf")
         self._values: dict[str, Any] = dict(values or {})
         self._timers: dict[str, Timer] = {}

@@ -79,7 +79,9 @@ class RedisTicketStore:
                         fresh.append(action.action_id)
                         updated = apply(ticket, action, self._policy)
                         if updated is not None and updated != ticket:
-                            changes.append(TicketChange(updated, _describe(ticket, updated, action)))
+                            changes.append(
+                                TicketChange(updated, _describe(ticket, updated, action))
+                            )
                             ticket = updated
                     pipe.multi()
                     if ticket is not None and changes:

@@ -74,7 +74,10 @@ class Ticket:
             "last_seen": iso(self.last_seen),
             "acknowledge_due": iso(self.acknowledge_due),
             "resolve_due": iso(self.resolve_due),
-            "breached": {"acknowledge": self.breached_acknowledge, "resolve": self.breached_resolve},
+            "breached": {
+                "acknowledge": self.breached_acknowledge,
+                "resolve": self.breached_resolve,
+            },
             "resolved_at": iso(self.resolved_at) if self.resolved_at is not None else None,
             "rule_set_version": self.rule_set_version,
             "source": self.source,

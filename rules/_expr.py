@@ -174,7 +174,9 @@ def _fail(node: ast.AST, text: str, message: str) -> RuleError:
 def _condition(node: ast.expr, text: str) -> Condition:
     builder = _BUILDERS.get(type(node))
     if builder is None:
-        raise _fail(node, text, "expected a condition: a comparison, exists(), matches(), and/or/not")
+        raise _fail(
+            node, text, "expected a condition: a comparison, exists(), matches(), and/or/not"
+        )
     return builder(node, text)
 
 
@@ -208,19 +210,21 @@ def _compare(node: ast.Compare, text: str) -> Condition:
 
 def _membership(left: ast.expr, right: ast.expr, text: str) -> Condition:
     if not isinstance(right, ast.List | ast.Tuple | ast.Set):
-        raise _fail(right, text, "'in' takes a list of values, e.g. data.status in ['held', 'lost']")
+        raise _fail(
+            right, text, "'in' takes a list of values, e.g. data.status in ['held', 'lost']"
+        )
     subject = _operand(left, text)
     return Or(tuple(_comparison("==", subject, _operand(v, text), text) for v in right.elts))
 
 
 def _comparison(op: str, left: Operand, right: Operand, text: str) -> Condition:
-    if isinstance(right, Const) and right.value is None and isinstance(left, Field):
-        if op in ("==", "!="):
-            return Exists(left.path, present=op == "!=")
     if isinstance(left, Const) and isinstance(right, Const):
         return TRUE if _evaluate_constant(op, left.value, right.value) else FALSE
     if not isinstance(left, Field) and isinstance(right, Field):
         left, right, op = right, left, _MIRROR[op]
+    is_null = isinstance(right, Const) and right.value is None
+    if is_null and isinstance(left, Field) and op in ("==", "!="):
+        return Exists(left.path, present=op == "!=")
     while isinstance(left, Arith) and left.op in "+-":
         left, right, op = _isolate(left, right, op)
     if not isinstance(left, Field):
@@ -275,7 +279,9 @@ def _operand(node: ast.expr, text: str) -> Operand:
             return Const(-inner.value)
         return Arith("-", Const(0), inner)
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
-        return Arith(_ARITH_OPS[type(node.op)], _operand(node.left, text), _operand(node.right, text))
+        return Arith(
+            _ARITH_OPS[type(node.op)], _operand(node.left, text), _operand(node.right, text)
+        )
     if isinstance(node, ast.Call) and _call_name(node) == "duration":
         return Const(parse_duration(_string_argument(node, 0, text)))
     if isinstance(node, ast.Call):

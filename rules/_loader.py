@@ -26,7 +26,9 @@ def rule_files(path: Path) -> list[Path]:
     return files
 
 
-def load_rules(path: Path | str = PACKS_DIR, *, event_types: Sequence[str] | None = None) -> RuleSet:
+def load_rules(
+    path: Path | str = PACKS_DIR, *, event_types: Sequence[str] | None = None
+) -> RuleSet:
     """Read, check and compile every rule file at ``path``; ``RuleError`` on the first fault.
 
     The rules are compiled onto the engine once here so that a rule the engine refuses is

@@ -75,9 +75,7 @@ class _FileDoc(_Section):
     rules: list[_RuleDoc]
 
 
-def read_rule_file(
-    text: str, *, file: str, event_types: Sequence[str] | None = None
-) -> list[Rule]:
+def read_rule_file(text: str, *, file: str, event_types: Sequence[str] | None = None) -> list[Rule]:
     """Parse and check one rule file's text; ``RuleError`` at ``file:line`` on any fault."""
     document = _load_yaml(text, file)
     try:
@@ -180,7 +178,9 @@ def _check_types(types: Sequence[str], known: set[str] | None) -> None:
         return
     unknown = [name for name in types if name not in known]
     if unknown:
-        raise RuleError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise RuleError(
+            f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
 
 
 def _template(text: str) -> Any:
@@ -194,7 +194,9 @@ def _escalations(doc: _RuleDoc) -> tuple[Escalation, ...]:
     steps = tuple(Escalation(parse_duration(step.after), step.to) for step in doc.escalate)
     for step in steps:
         if SEVERITIES.index(step.to) >= SEVERITIES.index(doc.severity):
-            raise RuleError(f"escalation to {step.to} is not above the rule's severity {doc.severity}")
+            raise RuleError(
+                f"escalation to {step.to} is not above the rule's severity {doc.severity}"
+            )
     return steps
 
 
@@ -217,4 +219,3 @@ def _examples(doc: _RuleDoc, node: CommentedMap) -> list[Example]:
             Example(name, tuple(example.events), tuple(example.expect), example.until, line)
         )
     return examples
-

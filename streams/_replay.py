@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,7 +42,7 @@ def replay(
 def _open(path: str) -> AbstractContextManager[BinaryIO]:
     if path == "-":
         return nullcontext(sys.stdin.buffer)  # stdin stays open after the replay
-    return open(path, "rb")  # noqa: SIM115 -- closed by the caller's with-block
+    return open(path, "rb")
 
 
 def _records(stream: BinaryIO, name: str) -> Iterator[tuple[RawRecord, int]]:

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from rules import RuleError
+
+from .._errors import RiskMonitorError
+from ._commands import rules_group, run_command, tickets_group
+from ._demo import demo_command
 from ._import import import_group
 
-# Sub-command modules add themselves to this group below.
-main = click.Group(
+
+class _Main(click.Group):
+    """The root group: our own errors become a one-line message and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (RiskMonitorError, RuleError) as error:
+            raise click.ClickException(str(error)) from None
+
+
+main = _Main(
     name="riskmon",
     help="Order Risk Monitor: risk rules over order, stock and logistics events.",
 )
-main.add_command(import_group)
+for command in (import_group, run_command, tickets_group, rules_group, demo_command):
+    main.add_command(command)

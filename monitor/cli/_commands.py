@@ -100,7 +100,9 @@ def show_ticket(ticket_id: str, output: str) -> None:
             console.print(f"[bold]{name:>17}[/]  {value}")
     console.print("[bold]history[/]")
     for change in document["history"]:
-        console.print(f"  {change['at']}  {change['by']:<8} {change['action']:<13} {change['detail']}")
+        console.print(
+            f"  {change['at']}  {change['by']:<8} {change['action']:<13} {change['detail']}"
+        )
 
 
 @click.group("rules")
@@ -114,7 +116,9 @@ def check_rules(path: Path | None) -> None:
     """Validate rule files (default: the rules in force); errors name file:line."""
     rule_set = load_rules(path or load_settings().rules_dir, event_types=EVENT_TYPES)
     files = ", ".join(rule_set.files)
-    console.print(f"[green]OK[/] {len(rule_set.rules)} rules in {files} (version {rule_set.version})")
+    console.print(
+        f"[green]OK[/] {len(rule_set.rules)} rules in {files} (version {rule_set.version})"
+    )
 
 
 @rules_group.command("test")

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import orjson
 
 from .._runtime import open_runtime
 from .._settings import load_settings

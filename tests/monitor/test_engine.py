@@ -61,16 +61,25 @@ def test_sla_breach_and_escalation_follow_the_watermark() -> None:
     harness.advance(25)
     (ticket,) = harness.by_rule("stock.out")
     assert ticket.severity == "P0"
-    assert [c.action for c in ticket.history] == ["opened", "sla-breached", "sla-breached", "escalated"]
+    assert [c.action for c in ticket.history] == [
+        "opened",
+        "sla-breached",
+        "sla-breached",
+        "escalated",
+    ]
 
 
 def test_resolved_ticket_cancels_its_timers_and_reopens_on_recurrence() -> None:
     harness = Harness()
     stock = {"sku": "S", "warehouse": "W", "safety_threshold": 5}
-    harness.feed(event("stock.level", 0, on_hand=0, **stock), event("stock.level", 0.2, on_hand=9, **stock))
+    harness.feed(
+        event("stock.level", 0, on_hand=0, **stock), event("stock.level", 0.2, on_hand=9, **stock)
+    )
     harness.advance(48)
     (ticket,) = harness.by_rule("stock.out")
-    assert ticket.status == "resolved" and ticket.severity == "P1" and not ticket.breached_acknowledge
+    assert (
+        ticket.status == "resolved" and ticket.severity == "P1" and not ticket.breached_acknowledge
+    )
     harness.feed(event("stock.level", 50, on_hand=0, **stock))
     (ticket,) = harness.by_rule("stock.out")
     assert ticket.status == "reopened" and ticket.occurrences == 2
@@ -94,7 +103,12 @@ def test_duplicate_window_slides_with_event_time() -> None:
 
 def test_an_event_that_breaks_two_rules_opens_two_tickets() -> None:
     harness = Harness()
-    order = {"customer_id": "C", "total": 5.0, "items": [{"sku": "A"}], "address": {"postcode": "1"}}
+    order = {
+        "customer_id": "C",
+        "total": 5.0,
+        "items": [{"sku": "A"}],
+        "address": {"postcode": "1"},
+    }
     harness.feed(event("order.created", 0, order_id="O1", **order))
     harness.feed(event("order.created", 0.05, order_id="O2", **order))
     assert {t.dedup_key for t in harness.by_rule("order.data-error")} == {"O1", "O2"}
@@ -116,7 +130,11 @@ def test_replay_is_deterministic() -> None:
         for hour in range(0, 200, 7):
             harness.feed(event("order.paid", hour, order_id=f"O{hour}"))
             if hour % 2:
-                harness.feed(event("shipment.created", hour + 30, shipment_id=f"O{hour}", order_id=f"O{hour}"))
+                harness.feed(
+                    event(
+                        "shipment.created", hour + 30, shipment_id=f"O{hour}", order_id=f"O{hour}"
+                    )
+                )
         return [
             {k: v for k, v in t.to_json().items() if k != "id"} | {"first": iso(t.first_seen)}
             for t in harness.tickets.all()

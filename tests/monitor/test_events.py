@@ -26,7 +26,13 @@ def test_valid_event_becomes_a_fact_with_epoch_times_and_extra_fields() -> None:
     event = parse_event(orjson.dumps(VALID))
     fact = event.as_fact()
     assert fact["time"] == 1709283600.0
-    assert fact["data"] == {"sku": "S1", "warehouse": "W1", "on_hand": 4, "safety_threshold": 10, "bin": "A3"}
+    assert fact["data"] == {
+        "sku": "S1",
+        "warehouse": "W1",
+        "on_hand": 4,
+        "safety_threshold": 10,
+        "bin": "A3",
+    }
 
 
 @pytest.mark.parametrize(
@@ -51,7 +57,9 @@ def test_refusals_carry_a_reason(raw: bytes, reason: str) -> None:
 
 
 def test_non_finite_numbers_are_refused() -> None:
-    raw = orjson.dumps({**VALID, "data": {**VALID["data"], "on_hand": 1}}).replace(b'"on_hand":1', b'"on_hand":1e999')
+    raw = orjson.dumps({**VALID, "data": {**VALID["data"], "on_hand": 1}}).replace(
+        b'"on_hand":1', b'"on_hand":1e999'
+    )
     with pytest.raises(EventError) as refused:
         parse_event(raw)
     assert refused.value.reason in ("invalid-data", "malformed-json")

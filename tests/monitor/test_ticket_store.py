@@ -35,7 +35,9 @@ def test_occurrences_update_one_ticket_and_repeats_change_nothing(
     assert ticket.rule_set_version == "v1"
 
 
-def test_resolve_reopen_and_sla_flags_survive_a_round_trip(any_redis: tuple[redis.Redis, str]) -> None:
+def test_resolve_reopen_and_sla_flags_survive_a_round_trip(
+    any_redis: tuple[redis.Redis, str],
+) -> None:
     client, prefix = any_redis
     store = RedisTicketStore(client, prefix, DEFAULT_POLICY)
     store.apply([_occurrence("e1", 0.0), SlaCheck("t1", "stock.out", "W|S", 1800.0, "acknowledge")])
@@ -50,7 +52,9 @@ def test_resolve_reopen_and_sla_flags_survive_a_round_trip(any_redis: tuple[redi
     assert [t.id for t in listed] == [ticket.id]
 
 
-def test_keyed_state_and_seen_events_persist_between_runs(any_redis: tuple[redis.Redis, str]) -> None:
+def test_keyed_state_and_seen_events_persist_between_runs(
+    any_redis: tuple[redis.Redis, str],
+) -> None:
     client, prefix = any_redis
     checkpoint = RedisCheckpoint(client, prefix)
     checkpoint.state.put("window\x1fr\x1fk", [[1.0, 1.0, "e1"]])

@@ -29,7 +29,10 @@ def _rule(rule_id: str, when: str, on: str = "stock.level", key: str = "data.sku
 
 
 def _stock(on_hand: float, **extra: object) -> dict[str, object]:
-    return {"type": "stock.level", "data": {"sku": "S", "warehouse": "W", "on_hand": on_hand, **extra}}
+    return {
+        "type": "stock.level",
+        "data": {"sku": "S", "warehouse": "W", "on_hand": on_hand, **extra},
+    }
 
 
 def test_an_event_that_breaks_two_rules_hits_both(tmp_path: Path) -> None:
@@ -47,7 +50,11 @@ def test_more_than_64_rules_true_for_one_event(tmp_path: Path) -> None:
 def test_more_than_1024_keys_need_no_sessions(tmp_path: Path) -> None:
     matcher = _pack(tmp_path, [_rule("a", "data.on_hand < 10")])
     for index in range(3000):
-        fact = {"type": "stock.level", "subject": f"s{index}", "data": {"sku": f"S{index}", "on_hand": 1}}
+        fact = {
+            "type": "stock.level",
+            "subject": f"s{index}",
+            "data": {"sku": f"S{index}", "on_hand": 1},
+        }
         assert len(matcher.match(fact)) == 1
     assert matcher.held_facts() == 0
 
@@ -69,7 +76,11 @@ def test_counts_are_exact_over_many_events(tmp_path: Path) -> None:
     """The batch-dispatch race: events are matched synchronously, so no count is off."""
     matcher = _pack(
         tmp_path,
-        [_rule("a", "data.on_hand < 50"), _rule("b", "data.on_hand < 25"), _rule("c", "data.on_hand >= 10")],
+        [
+            _rule("a", "data.on_hand < 50"),
+            _rule("b", "data.on_hand < 25"),
+            _rule("c", "data.on_hand >= 10"),
+        ],
     )
     counts = {"a": 0, "b": 0, "c": 0}
     for index in range(20_000):
@@ -79,7 +90,10 @@ def test_counts_are_exact_over_many_events(tmp_path: Path) -> None:
 
 
 def test_negative_tests_do_not_match_the_engines_own_state_fact(tmp_path: Path) -> None:
-    matcher = _pack(tmp_path, [_rule("a", "not exists(data.tracking_no)", on="shipment.created", key="data.shipment_id")])
+    matcher = _pack(
+        tmp_path,
+        [_rule("a", "not exists(data.tracking_no)", on="shipment.created", key="data.shipment_id")],
+    )
     shipped = {"type": "shipment.created", "data": {"shipment_id": "X", "tracking_no": "T"}}
     assert matcher.match(shipped) == []
     untracked = {"type": "shipment.created", "data": {"shipment_id": "X"}}

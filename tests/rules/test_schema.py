@@ -39,7 +39,12 @@ def _write(folder: Path, text: str, name: str = "pack.yaml") -> Path:
         ("key: [data.warehouse, data.sku]", "key: [warehouse]", 6, "unknown field"),
         ("    team: inventory\n", "", 2, "team"),
         ("team: inventory", "team: inventory\n    colour: red", 9, "colour"),
-        ("    severity: P2", "    severity: P2\n    escalate: [{after: 1h, to: P3}]", 8, "not above"),
+        (
+            "    severity: P2",
+            "    severity: P2\n    escalate: [{after: 1h, to: P3}]",
+            8,
+            "not above",
+        ),
         ("severity: P2", "severity: [P2", 8, "not valid YAML"),
     ],
 )

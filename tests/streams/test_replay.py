@@ -23,7 +23,9 @@ def _runtime(client: redis.Redis, prefix: str, data_dir: Path) -> Runtime:
 def _mixed_file(path: Path) -> tuple[int, dict[str, int]]:
     """Valid stock events interleaved with every kind of broken line."""
     good = [
-        orjson.dumps(event("stock.level", hour, sku=f"S{hour}", warehouse="W", on_hand=0, safety_threshold=3))
+        orjson.dumps(
+            event("stock.level", hour, sku=f"S{hour}", warehouse="W", on_hand=0, safety_threshold=3)
+        )
         for hour in range(40)
     ]
     broken = {
@@ -35,10 +37,14 @@ def _mixed_file(path: Path) -> tuple[int, dict[str, int]]:
         "unknown-type": [orjson.dumps(event("stock.teleported", 1, sku="A"))],
         "not-utf8": [b'{"id": "\xff\xfe", "source": "s"}'],
         "invalid-envelope": [
-            orjson.dumps({**event("stock.level", 1, sku="A", warehouse="W", on_hand=1), "time": "2017-02-30T00:00:00Z"}),
-            b'{"id": "huge", "source": "s", "type": "stock.level", "time": "2017-05-01T00:00:00Z", "pad": "'
-            + b"x" * (5 * 1024 * 1024)
-            + b'"}',
+            orjson.dumps(
+                {
+                    **event("stock.level", 1, sku="A", warehouse="W", on_hand=1),
+                    "time": "2017-02-30T00:00:00Z",
+                }
+            ),
+            b'{"id": "huge", "source": "s", "type": "stock.level", '
+            b'"time": "2017-05-01T00:00:00Z", "pad": "' + b"x" * (5 * 1024 * 1024) + b'"}',
         ],
         "not-an-object": [b"42"],
     }

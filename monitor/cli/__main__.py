@@ -1,0 +1,5 @@
+"""``python -m monitor.cli``: the same as the ``riskmon`` command."""
+
+from . import main
+
+main()
