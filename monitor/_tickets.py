@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
+
 from rules import SEVERITIES
 
 from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
@@ -87,43 +89,21 @@ class Ticket:
             ],
         }
 
+    def to_record(self) -> bytes:
+        """The stored form: compact JSON with times as epoch seconds."""
+        return orjson.dumps(self)
+
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> Ticket:
-        """The inverse of ``to_json``."""
-        resolved_at = document["resolved_at"]
-        return cls(
-            id=document["id"],
-            rule=document["rule"],
-            dedup_key=document["dedup_key"],
-            severity=document["severity"],
-            team=document["team"],
-            title=document["title"],
-            status=document["status"],
-            occurrences=document["occurrences"],
-            first_seen=epoch(document["first_seen"]),
-            last_seen=epoch(document["last_seen"]),
-            acknowledge_due=epoch(document["acknowledge_due"]),
-            resolve_due=epoch(document["resolve_due"]),
-            rule_set_version=document["rule_set_version"],
-            source=document["source"],
-            breached_acknowledge=document["breached"]["acknowledge"],
-            breached_resolve=document["breached"]["resolve"],
-            resolved_at=epoch(resolved_at) if resolved_at else None,
-            history=tuple(
-                Change(epoch(c["at"]), c["by"], c["action"], c["detail"])
-                for c in document["history"]
-            ),
-        )
+    def from_record(cls, raw: bytes) -> Ticket:
+        """The inverse of ``to_record``."""
+        document = orjson.loads(raw)
+        document["history"] = tuple(Change(**change) for change in document["history"])
+        return cls(**document)
 
 
 def iso(timestamp: float) -> str:
     """Epoch seconds as ISO 8601 UTC text."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-
-
-def epoch(text: str) -> float:
-    """ISO 8601 text as epoch seconds."""
-    return datetime.fromisoformat(text).timestamp()
 
 
 def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Ticket | None:

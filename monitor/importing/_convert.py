@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from .._errors import EventError
@@ -31,10 +32,7 @@ class Clock:
 
     def local(self, value: Any) -> datetime:
         """The value as an aware datetime in this clock's zone."""
-        if isinstance(value, datetime):
-            parsed = value
-        else:
-            parsed = self._parse(str(value))
+        parsed = value if isinstance(value, datetime) else self._parse(str(value))
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=self.zone)
         return parsed.astimezone(self.zone)
@@ -48,10 +46,21 @@ class Clock:
         problems = []
         for pattern in self.formats:
             try:
-                return datetime.strptime(text, pattern)
+                return _strptime(text, pattern)
             except ValueError as error:
                 problems.append(str(error))
         raise EventError("bad-timestamp", f"{text!r}: {problems[0]}")
+
+
+@lru_cache(maxsize=4096)
+def _strptime(text: str, pattern: str) -> datetime:
+    # strptime is slow: exports repeat their dates (a month per stock row), and most
+    # patterns are ISO-like, which the C parser reads when the result writes back the same
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.strptime(text, pattern)
+    return parsed if parsed.strftime(pattern) == text else datetime.strptime(text, pattern)
 
 
 def _to_int(value: Any, clock: Clock) -> int:

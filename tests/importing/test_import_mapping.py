@@ -197,21 +197,22 @@ def test_reject_in_a_joined_row_names_its_line(tmp_path: Path, jsonl: JsonLines)
 
 
 def test_required_values_and_joins(tmp_path: Path, jsonl: JsonLines) -> None:
-    mapping = SHOP.replace("key: id}", "key: id, required: true}").replace(
+    required_value = SHOP.replace(
         "customer_id: customer\n", "customer_id: {column: customer, required: true}\n"
     )
+    required_join = required_value.replace("key: id}", "key: id, required: true}")
     orders = (
         "order,customer,rush,placed,paid,promised,amount\n"
         "A1,c404,no,2018-01-15 10:00:00,,,\n"
         "A2,,no,2018-01-15 10:00:00,,,\n"
     )
-    _, events, rejects = run(tmp_path, jsonl, mapping, orders=orders)
+    _, events, rejects = run(tmp_path, jsonl, required_join, orders=orders)
     assert events == []
     assert [(r["line"], r["reason"]) for r in rejects if r["file"].endswith("orders.csv")] == [
         (2, "join-miss"),
         (3, "join-miss"),
     ]
-    _, _, rejects = run(tmp_path, jsonl, mapping.replace(", required: true}", "}"), orders=orders)
+    _, _, rejects = run(tmp_path, jsonl, required_value, orders=orders)
     assert [(r["line"], r["reason"]) for r in rejects if r["file"].endswith("orders.csv")] == [
         (3, "missing-value")
     ]
@@ -263,8 +264,8 @@ events:
         ("order_id: order", 'order_id: {expr: "1 +"}', 8, "invalid expression"),
         ('id: "x:{order}"', 'id: "x:{order"', 4, "bad template"),
         ("time: placed", "time: {column: placed, type: int}", 6, "time must be"),
-        ("    source: shop\n", "", 2, "missing source"),
-        ("    data:", "    data: [1]\n    dat:", 7, "expected a mapping"),
+        ("    source: shop\n", "", 3, "missing source"),
+        ("      order_id: order", "      - order_id", 7, "expected a mapping"),
         ("order_id: order", "order_id: [order", 9, "not valid YAML"),
         ("order_id: order", "order_id: order\n      order_id: order", 9, "not valid YAML"),
     ],
