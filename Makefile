@@ -22,6 +22,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy monitor rules streams
 
 check: lint test
 

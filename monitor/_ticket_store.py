@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 
@@ -82,7 +82,7 @@ class RedisTicketStore:
         pipe.watch(*keys)
         tickets = {
             key: Ticket.from_record(raw) if raw else None
-            for key, raw in zip(keys, pipe.mget(keys), strict=True)
+            for key, raw in zip(keys, cast(list[bytes | None], pipe.mget(keys)), strict=True)
         }
         applied = pipe.smismember(self._applied, marks)
         changes, changed, fresh = _apply_all(

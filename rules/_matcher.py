@@ -126,9 +126,9 @@ class Matcher:
     def match(self, fact: Mapping[str, Any]) -> list[Hit]:
         """Every compiled condition the event mapping satisfies, in rule order."""
         event_type = fact.get("type")
-        shards = self._shards_by_type.get(event_type, ()) if isinstance(event_type, str) else ()
-        if not shards:
+        if not isinstance(event_type, str) or event_type not in self._shards_by_type:
             return []
+        shards = self._shards_by_type[event_type]
         flags = {
             label: _full_match(self._patterns.by_label[label], fact)
             for label in self._patterns_by_type.get(event_type, ())
