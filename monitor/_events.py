@@ -6,7 +6,6 @@ refuses raises ``EventError`` with a reason code that the dead-letter sink recor
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,7 +32,7 @@ EVENT_TYPES = (
 class _Payload(BaseModel):
     """Payload base: known fields are typed, unknown fields are kept for rules to read."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
 
 class Address(_Payload):
@@ -198,7 +197,6 @@ def validate_event(document: dict[str, Any]) -> Event:
         payload = payload_model.model_validate(envelope.data)
     except ValidationError as error:
         raise EventError("invalid-data", _describe(error)) from None
-    _check_finite(payload.model_dump())
     return Event(
         id=envelope.id,
         source=envelope.source,
@@ -207,17 +205,6 @@ def validate_event(document: dict[str, Any]) -> Event:
         subject=envelope.subject,
         data=payload,
     )
-
-
-def _check_finite(value: Any, path: str = "data") -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise EventError("invalid-data", f"{path}: number must be finite, got {value}")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_finite(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_finite(item, f"{path}[{index}]")
 
 
 def _is_not_utf8(raw: bytes | str) -> bool:

@@ -138,20 +138,31 @@ class RedisStateStore:
     def save(self, state: MemoryState, pipe: redis.client.Pipeline) -> None:
         """Queue the changed keys and timers on ``pipe``; the caller executes it, then calls
         ``state.mark_persisted()``."""
-        for key in state.dirty:
-            value = state.value(key)
-            if value is None:
-                pipe.hdel(self._values_key, key)
-            else:
-                pipe.hset(self._values_key, key, orjson.dumps(value))
-        for timer_id in state.dirty_timers:
-            timer = state.timer(timer_id)
-            if timer is None:
-                pipe.hdel(self._timers_key, timer_id)
-            else:
-                pipe.hset(self._timers_key, timer_id, orjson.dumps([timer.due, timer.payload]))
+        values = {key: state.value(key) for key in state.dirty}
+        _write_hash(
+            pipe, self._values_key, {k: orjson.dumps(v) for k, v in values.items() if v is not None}
+        )
+        _delete_fields(pipe, self._values_key, [k for k, v in values.items() if v is None])
+        timers = {timer_id: state.timer(timer_id) for timer_id in state.dirty_timers}
+        _write_hash(
+            pipe,
+            self._timers_key,
+            {i: orjson.dumps([t.due, t.payload]) for i, t in timers.items() if t is not None},
+        )
+        _delete_fields(pipe, self._timers_key, [i for i, t in timers.items() if t is None])
         if state.watermark != float("-inf"):
             pipe.set(self._watermark_key, repr(state.watermark))
+
+
+def _write_hash(pipe: redis.client.Pipeline, key: str, fields: dict[str, bytes]) -> None:
+    if fields:
+        # dict is invariant: the stub wants a wider value type than bytes, which Redis takes
+        pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+
+
+def _delete_fields(pipe: redis.client.Pipeline, key: str, fields: list[str]) -> None:
+    if fields:
+        pipe.hdel(key, *fields)
 
 
 def _timer(timer_id: str, raw: bytes) -> Timer:
