@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +26,45 @@ def _delete_prefix(client: redis.Redis, prefix: str) -> None:
         client.delete(*keys[start : start + 500])
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server: ``RISKMON_TEST_REDIS_URL``, else the one on 127.0.0.1:6379, else
+    a ``redis-server`` started for this session on a free port (and stopped after it)."""
+    if "RISKMON_TEST_REDIS_URL" in os.environ or _answers(REDIS_URL):
+        yield REDIS_URL
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Redis answers at 127.0.0.1:6379 and redis-server is not installed")
+    folder = tmp_path_factory.mktemp("redis")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        if _answers(url):
+            break
+        time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
 @pytest.fixture
-def redis_server() -> Iterator[tuple[redis.Redis, str]]:
+def redis_server(redis_url: str) -> Iterator[tuple[redis.Redis, str]]:
     """The real Redis server, with a key prefix of this test's own; its keys are removed."""
-    client = redis.Redis.from_url(REDIS_URL)
-    client.ping()
+    client = redis.Redis.from_url(redis_url)
     prefix = f"riskmon-test:{uuid.uuid4().hex[:12]}:"
     yield client, prefix
     _delete_prefix(client, prefix)

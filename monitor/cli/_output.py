@@ -13,7 +13,9 @@ from rich.table import Table
 from .._pipeline import RunStats
 from .._tickets import Ticket, iso
 
-console = Console()
+console = Console(soft_wrap=True)
+if not console.is_terminal:
+    console.width = 160  # logs and pipes: keep rule names and ids whole
 errors = Console(stderr=True)
 SEVERITY_STYLE = {"P0": "bold white on red", "P1": "bold red", "P2": "yellow", "P3": "cyan"}
 

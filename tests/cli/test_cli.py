@@ -1,0 +1,139 @@
+"""The command line as a user meets it: exit codes, messages, JSON Lines, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+from click.testing import CliRunner
+
+from monitor.cli import main
+
+from ..monitor.helpers import event
+
+pytestmark = pytest.mark.usefixtures("riskmon_env")
+
+
+def _invoke(*args: str, stdin: bytes | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin)
+    return result.exit_code, result.output
+
+
+def _events_file(path: Path) -> Path:
+    documents = [
+        event("stock.level", 0, sku="S1", warehouse="W1", on_hand=0, safety_threshold=5),
+        event("stock.level", 1, sku="S2", warehouse="W1", on_hand=2, safety_threshold=5),
+        event("shipment.customs", 2, shipment_id="X", status="held"),
+    ]
+    path.write_bytes(b"\n".join(orjson.dumps(d) for d in documents) + b"\n")
+    return path
+
+
+def test_run_then_list_as_json_lines(tmp_path: Path) -> None:
+    code, output = _invoke("run", str(_events_file(tmp_path / "e.jsonl")), "--no-progress")
+    assert code == 0, output
+    assert "3 records read" in output and "stock.out" in output
+    code, output = _invoke("tickets", "list", "--format", "json")
+    assert code == 0
+    tickets = [orjson.loads(line) for line in output.splitlines()]
+    assert {t["rule"] for t in tickets} == {"stock.out", "stock.below-safety", "customs.hold"}
+    for ticket in tickets:
+        assert {
+            "id",
+            "rule",
+            "severity",
+            "status",
+            "dedup_key",
+            "occurrences",
+            "first_seen",
+            "last_seen",
+        } <= set(ticket)
+    code, output = _invoke(
+        "tickets", "list", "--severity", "P1", "--rule", "customs.hold", "--format", "json"
+    )
+    assert [orjson.loads(line)["dedup_key"] for line in output.splitlines()] == ["X"]
+    customs = next(t for t in tickets if t["rule"] == "customs.hold")
+    code, output = _invoke("tickets", "show", customs["id"])
+    assert code == 0 and "Customs hold: X" in output and "opened" in output
+    code, output = _invoke("tickets", "show", "T-nope")
+    assert code == 1 and "no ticket T-nope" in output
+
+
+def test_run_reads_stdin() -> None:
+    line = orjson.dumps(event("stock.level", 0, sku="S1", warehouse="W1", on_hand=0))
+    code, output = _invoke("run", "-", "--no-progress", stdin=line + b"\nnot json\n")
+    assert code == 0, output
+    assert "2 records read" in output and "1 dead-lettered" in output and "malformed-json" in output
+
+
+def test_rules_check_refuses_a_broken_file_with_file_and_line(tmp_path: Path) -> None:
+    code, output = _invoke("rules", "check")
+    assert code == 0 and "OK 9 rules" in output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "rules:\n  - id: x\n    description: d\n    on: [stock.level]\n    when: data.a <\n"
+        "    key: data.sku\n    severity: P2\n    team: t\n    title: t\n"
+    )
+    code, output = _invoke("rules", "check", str(broken))
+    assert code == 1
+    assert f"{broken}:5:" in output and "cannot read expression" in output
+
+
+def test_rules_test_runs_every_example() -> None:
+    code, output = _invoke("rules", "test")
+    assert code == 0, output
+    assert output.count("pass ") >= 9 and "FAIL" not in output
+
+
+def test_a_failing_example_fails_the_command(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        """rules:
+  - id: stock.low
+    description: low
+    on: [stock.level]
+    when: data.on_hand < 5
+    key: data.sku
+    severity: P2
+    team: t
+    title: low
+    examples:
+      - events:
+          - {type: stock.level, time: "2024-01-01T00:00:00Z",
+             data: {sku: A, warehouse: W, on_hand: 9}}
+        expect: [{rule: stock.low, key: A}]
+"""
+    )
+    code, output = _invoke("rules", "test", str(pack))
+    assert code == 1 and "FAIL" in output and f"{pack}:11:" in output
+
+
+def test_settings_point_at_a_real_redis_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_server: tuple[redis.Redis, str]
+) -> None:
+    client, prefix = redis_server
+    url = client.connection_pool.connection_kwargs
+    monkeypatch.setenv(
+        "RISKMON_REDIS_URL", f"redis://{url['host']}:{url['port']}/{url.get('db', 0)}"
+    )
+    monkeypatch.setenv("RISKMON_REDIS_PREFIX", prefix)
+    code, output = _invoke("run", str(_events_file(tmp_path / "e.jsonl")), "--no-progress")
+    assert code == 0, output
+    assert client.zcard(f"{prefix}tickets") == 3
+    assert not (tmp_path / "data" / "riskmon.db").exists()
+
+
+def test_invalid_settings_get_a_plain_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKMON_SLA", '{"P2": {"acknowledge": "soon"}}')
+    code, output = _invoke("tickets", "list")
+    assert code == 1 and "not a duration" in output
+
+
+def test_demo_imports_and_replays_the_shipped_sample() -> None:
+    code, output = _invoke("demo")
+    assert code == 0, output
+    assert "imported olist: 224 rows → 889 events" in output
+    assert "imported civ_stock: 640 rows → 640 events" in output
+    assert "1,529 records read" in output and "delivery.late" in output
