@@ -7,10 +7,18 @@ refuses raises ``EventError`` with a reason code that the dead-letter sink recor
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    ValidationError,
+)
 
 from ._errors import EventError
 
@@ -27,6 +35,17 @@ EVENT_TYPES = (
     "shipment.exception",
     "complaint.created",
 )
+
+
+def _serialize_time(value: datetime, info: SerializationInfo) -> Any:
+    """Epoch seconds for the rules (context ``epoch``), ISO 8601 in JSON, else unchanged."""
+    if info.context and info.context.get("epoch"):
+        return value.timestamp()
+    return value.isoformat() if info.mode == "json" else value
+
+
+Timestamp = Annotated[AwareDatetime, PlainSerializer(_serialize_time)]
+_AS_FACT = {"epoch": True}
 
 
 class _Payload(BaseModel):
@@ -49,7 +68,7 @@ class OrderItem(_Payload):
     quantity: float = 1
     price: float | None = None
     freight: float | None = None
-    ship_by: AwareDatetime | None = None
+    ship_by: Timestamp | None = None
 
 
 class OrderData(_Payload):
@@ -62,7 +81,7 @@ class OrderData(_Payload):
     total: float | None = None
     amount: float | None = None
     currency: str | None = None
-    promised_by: AwareDatetime | None = None
+    promised_by: Timestamp | None = None
 
 
 class StockLevelData(_Payload):
@@ -79,10 +98,10 @@ class ShipmentData(_Payload):
     tracking_no: str | None = None
     status: str | None = None
     location: str | None = None
-    handed_over_at: AwareDatetime | None = None
-    ship_by: AwareDatetime | None = None
-    promised_by: AwareDatetime | None = None
-    delivered_at: AwareDatetime | None = None
+    handed_over_at: Timestamp | None = None
+    ship_by: Timestamp | None = None
+    promised_by: Timestamp | None = None
+    delivered_at: Timestamp | None = None
 
 
 class ComplaintData(_Payload):
@@ -138,15 +157,17 @@ class Event(BaseModel):
         return self.time.timestamp()
 
     def as_fact(self) -> dict[str, Any]:
-        """The event as a plain mapping for the rules: timestamps become epoch seconds and
-        missing (null) values are left out, so "absent" has one meaning everywhere."""
+        """The event as a plain mapping for the rules: timestamps become epoch seconds.
+
+        Typed fields that are null are left out; the matcher also treats a null in a
+        free-form field as missing, so "absent" has one meaning everywhere."""
         return {
             "id": self.id,
             "source": self.source,
             "type": self.type,
             "time": self.timestamp,
             "subject": self.subject,
-            "data": _plain(self.data.model_dump(exclude_none=True)),
+            "data": self.data.model_dump(exclude_none=True, context=_AS_FACT),
         }
 
     def to_cloudevent(self) -> dict[str, Any]:
@@ -160,16 +181,6 @@ class Event(BaseModel):
             "subject": self.subject,
             "data": self.data.model_dump(mode="json", exclude_none=True),
         }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value
 
 
 def parse_event(raw: bytes | str) -> Event:
