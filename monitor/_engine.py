@@ -39,8 +39,20 @@ class Engine:
         self._policy = policy
         self._lateness = lateness
 
+    @property
+    def watermark(self) -> float:
+        """Event time up to which every event is taken to have arrived."""
+        return self._state.watermark
+
+    def is_late(self, event: Event) -> bool:
+        """Whether the event is older than the watermark (it is still processed)."""
+        return event.timestamp < self._state.watermark
+
     def process(self, event: Event) -> list[Action]:
-        """The actions one event causes, after the timers its time makes due."""
+        """The actions one event causes, after the timers its time makes due.
+
+        A late event's timers may be due already: they fire at once, after the event.
+        """
         actions = self.advance(event.timestamp - self._lateness)
         fact = event.as_fact()
         hits = sorted(self._matcher.match(fact), key=lambda hit: _TRIGGER_ORDER[hit.trigger])
@@ -48,6 +60,7 @@ class Engine:
             key = hit.rule.key_of(fact)
             if key is not None:
                 actions.extend(self._on_hit(hit, key, event, fact))
+        actions.extend(self._fire_due())
         return actions
 
     def advance(self, watermark: float) -> list[Action]:
@@ -55,8 +68,11 @@ class Engine:
         if watermark <= self._state.watermark:
             return []
         self._state.watermark = watermark
+        return self._fire_due()
+
+    def _fire_due(self) -> list[Action]:
         actions: list[Action] = []
-        for timer in self._state.pop_due(watermark):
+        for timer in self._state.pop_due(self._state.watermark):
             actions.extend(self._on_timer(timer))
         return actions
 

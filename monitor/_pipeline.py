@@ -45,6 +45,7 @@ class RunStats:
     read: int = 0
     processed: int = 0
     duplicates: int = 0
+    late: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     changes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
@@ -85,6 +86,7 @@ class Pipeline:
         fresh, digests = self._unseen(events)
         actions: list[Action] = []
         for event in fresh:
+            self.stats.late += self.engine.is_late(event)
             actions.extend(self.engine.process(event))
         return self._finish(actions, digests, processed=len(fresh))
 

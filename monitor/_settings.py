@@ -13,6 +13,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -69,6 +70,6 @@ def load_settings() -> Settings:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"setting {name}: {first['msg']}") from None
-    except RuleError as error:
+    except (RuleError, SettingsError) as error:
         raise ConfigError(f"settings: {error}") from None
     return settings

@@ -19,6 +19,7 @@ from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
 from ._severity import SeverityPolicy
 
 Status = Literal["open", "acknowledged", "resolved", "reopened"]
+STATUSES: tuple[Status, ...] = ("open", "acknowledged", "resolved", "reopened")
 WAITING_FOR_ACK = ("open", "reopened")
 
 

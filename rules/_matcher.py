@@ -37,6 +37,7 @@ from ._expr import FALSE, And, Arith, Compare, Condition, Const, Exists, Field, 
 from ._model import Rule
 
 SHARD_SIZE = 60
+MAX_ALTERNATIVES = 256  # the engine hangs compiling an `or` of ~520 alternatives or more
 _NOT_HANDLED = 1
 _OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
@@ -221,7 +222,10 @@ def _compile_rule(rule: Rule, reads: _Reads) -> list[_Compiled]:
         if condition == FALSE:
             continue
         reads.start()
-        test = {"$and": [_type_test(types), *_conditions(condition, reads)]}
+        try:
+            test = {"$and": [_type_test(types), *_conditions(condition, reads)]}
+        except RuleError as error:
+            raise error.located(rule.file, rule.line) from None
         name = f"r_{index}_{trigger.value}"
         definition = {"all": [{"m": test}]}
         compiled.append(
@@ -255,12 +259,24 @@ def _condition(condition: Condition, reads: _Reads) -> dict[str, Any]:
     if isinstance(condition, Or):
         if not condition.items:
             return {"e.type": "\x00never"}
+        if (count := _alternatives(condition)) > MAX_ALTERNATIVES:
+            raise RuleError(
+                f"a condition with {count} alternatives ('or' terms and 'in' values) is more "
+                f"than the rule engine takes ({MAX_ALTERNATIVES}): split the rule"
+            )
         return {"$or": [_condition(item, reads) for item in condition.items]}
     if isinstance(condition, Exists):
         return {"$ex" if condition.present else "$nex": {reads.field(condition.path): 1}}
     if isinstance(condition, Matches):
         return {f"re.{reads.label(condition.path, condition.pattern)}": not condition.negated}
     return _comparison(condition, reads)
+
+
+def _alternatives(condition: Condition) -> int:
+    """How many branches an `or` has once nested `or`s are flattened."""
+    if isinstance(condition, Or):
+        return sum(_alternatives(item) for item in condition.items)
+    return 1
 
 
 def _comparison(condition: Compare, reads: _Reads) -> dict[str, Any]:

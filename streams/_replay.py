@@ -1,16 +1,26 @@
-"""The file runner: replay JSON Lines files (or stdin) through the pipeline, in batches."""
+"""The file runner: replay JSON Lines files (or stdin) through the pipeline, in batches.
+
+Several files are merged by event time (each is expected in time order, as ``riskmon
+import`` writes them), so replaying an orders export and a stock export together gives the
+same tickets as the live stream that interleaved them.
+"""
 
 from __future__ import annotations
 
+import heapq
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from monitor import Pipeline, RawRecord, RunStats
+
+_Timed = tuple[float, RawRecord, int]
 
 
 def replay(
@@ -25,38 +35,51 @@ def replay(
     columns = (
         TextColumn("[bold]replay"),
         BarColumn(),
-        TextColumn("{task.fields[events]} records"),
+        TextColumn("{task.fields[events]:,} records"),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, disable=not progress, transient=False) as bar:
+    with ExitStack() as files, Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("replay", total=total or None, events=0)
-        for path in paths:
-            with _open(path) as stream:
-                for batch, size in _batches(_records(stream, path), batch_size):
-                    pipeline.process(batch)
-                    bar.update(task, advance=size, events=pipeline.stats.read)
+        streams = [_records(_open(path, files), path) for path in paths]
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time)
+        for batch, size in _batches(merged, batch_size):
+            pipeline.process(batch)
+            bar.update(task, advance=size, events=pipeline.stats.read)
     return pipeline.stats
 
 
-def _open(path: str) -> AbstractContextManager[BinaryIO]:
+def _open(path: str, files: ExitStack) -> BinaryIO:
     if path == "-":
-        return nullcontext(sys.stdin.buffer)  # stdin stays open after the replay
-    return open(path, "rb")
+        return sys.stdin.buffer  # left open: it is not ours
+    return files.enter_context(open(path, "rb"))
 
 
-def _records(stream: BinaryIO, name: str) -> Iterator[tuple[RawRecord, int]]:
+def _records(stream: BinaryIO, name: str) -> Iterator[_Timed]:
+    """Records with their event time; a line without a readable time keeps the time of the
+    line before it, so it stays in place when files are merged."""
+    moment = float("-inf")
     for number, line in enumerate(stream, start=1):
         if line.strip():
-            yield RawRecord(line.rstrip(b"\r\n"), f"{name}:{number}"), len(line)
+            moment = _event_time(line, moment)
+            yield moment, RawRecord(line.rstrip(b"\r\n"), f"{name}:{number}"), len(line)
 
 
-def _batches(
-    records: Iterator[tuple[RawRecord, int]], size: int
-) -> Iterator[tuple[list[RawRecord], int]]:
+def _event_time(line: bytes, fallback: float) -> float:
+    try:
+        return datetime.fromisoformat(orjson.loads(line)["time"]).timestamp()
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return fallback
+
+
+def _time(item: _Timed) -> float:
+    return item[0]
+
+
+def _batches(records: Iterator[_Timed], size: int) -> Iterator[tuple[list[RawRecord], int]]:
     batch: list[RawRecord] = []
     consumed = 0
-    for record, length in records:
+    for _, record, length in records:
         batch.append(record)
         consumed += length
         if len(batch) >= size:

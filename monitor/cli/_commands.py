@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from rules import load_rules
+from rules import SEVERITIES, load_rules
 
 from .._events import EVENT_TYPES
 from .._rule_examples import run_examples
 from .._runtime import open_runtime
 from .._settings import load_settings
-from .._tickets import Ticket
+from .._tickets import STATUSES, Ticket
 from ._output import console, print_json_lines, print_summary, ticket_table
 
 FORMAT = click.option(
@@ -23,11 +23,15 @@ FORMAT = click.option(
 
 
 @click.command("run")
-@click.argument("files", nargs=-1, required=True)
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True)
+)
 @click.option("--batch-size", type=click.IntRange(min=1), help="Events per batch.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
 def run_command(files: tuple[str, ...], batch_size: int | None, progress: bool | None) -> None:
-    """Replay event files (JSON Lines; - for stdin) through the rules into tickets."""
+    """Replay event files (JSON Lines; - for stdin) through the rules into tickets.
+
+    Several files are merged by event time."""
     from streams import replay  # the runner: imported when this command runs
 
     settings = load_settings()
@@ -46,9 +50,17 @@ def tickets_group() -> None:
 
 
 @tickets_group.command("list")
-@click.option("--severity", multiple=True, help="P0–P3 (repeatable).")
+@click.option(
+    "--severity",
+    multiple=True,
+    type=click.Choice(SEVERITIES, case_sensitive=False),
+    help="Repeatable.",
+)
 @click.option("--rule", multiple=True, help="Rule id (repeatable).")
-@click.option("--status", multiple=True, help="open, acknowledged, resolved, reopened.")
+@click.option(
+    "--status", multiple=True, type=click.Choice([*STATUSES, "unresolved"]),
+    help="Repeatable; unresolved = open, acknowledged or reopened.",
+)  # fmt: skip
 @click.option("--team", multiple=True, help="Owning team (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
 @FORMAT
@@ -62,6 +74,8 @@ def list_tickets(
 ) -> None:
     """List tickets, newest first, filtered."""
     store = open_runtime(load_settings()).tickets
+    if "unresolved" in status:
+        status = (*status, *(name for name in STATUSES if name != "resolved"))
     filters = {"severity": severity, "rule": rule, "status": status, "team": team}
     chosen = [t for t in store.all() if _keeps(t, filters)]
     chosen.reverse()
@@ -96,8 +110,10 @@ def show_ticket(ticket_id: str, output: str) -> None:
         print_json_lines([document])
         return
     for name, value in document.items():
+        if name == "breached":
+            value = ", ".join(kind for kind, late in value.items() if late) or "no"
         if name != "history":
-            console.print(f"[bold]{name:>17}[/]  {value}")
+            console.print(f"[bold]{name:>17}[/]  {'—' if value is None else value}")
     console.print("[bold]history[/]")
     for change in document["history"]:
         console.print(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -16,6 +14,7 @@ from ._output import console, print_summary, ticket_table
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "demo"
 SEVERITY_ORDER = {"P0": 0, "P1": 1, "P2": 2, "P3": 3}
+SHOWN = 12
 
 
 @click.command("demo")
@@ -41,36 +40,18 @@ def demo_command() -> None:
             f"imported {preset}: {report.rows_read:,} rows → {report.events_written:,} events "
             f"({report.rows_rejected:,} rows rejected) → {out}"
         )
-    merged = folder / "events.jsonl"
-    _merge_by_time([out for _, _, out in imports], merged)
     runtime = open_runtime(settings)
+    outputs = [str(out) for _, _, out in imports]
     stats = replay(
-        runtime.pipeline(),
-        [str(merged)],
-        batch_size=settings.batch_size,
-        progress=sys.stderr.isatty(),
+        runtime.pipeline(), outputs, batch_size=settings.batch_size, progress=sys.stderr.isatty()
     )
     print_summary(stats)
     waiting = [t for t in runtime.tickets.all() if t.status != "resolved"]
     waiting.sort(key=lambda t: (SEVERITY_ORDER[t.severity], -t.last_seen))
-    console.print(ticket_table(waiting[:12]))
+    console.print(ticket_table(waiting[:SHOWN]))
     console.print(
-        f"{len(waiting):,} tickets are waiting. Next: [bold]riskmon tickets list --severity P1[/], "
-        "[bold]riskmon tickets show ID[/]; data in "
-        f"{settings.data_dir} (RISKMON_DATA_DIR)."
+        f"The {min(SHOWN, len(waiting))} most severe of {len(waiting):,} unresolved tickets. "
+        "Next (in the virtualenv: . .venv/bin/activate): "
+        "[bold]riskmon tickets list --status unresolved --severity P1[/], "
+        f"[bold]riskmon tickets show ID[/]. Data: {settings.data_dir} (RISKMON_DATA_DIR)."
     )
-
-
-def _merge_by_time(paths: list[Path], out: Path) -> None:
-    """Merge JSONL files that are each sorted by event time into one sorted file."""
-    with out.open("wb") as sink:
-        for _, line in heapq.merge(*(_timed_lines(path) for path in paths)):
-            sink.write(line)
-
-
-def _timed_lines(path: Path) -> Iterator[tuple[float, bytes]]:
-    from .._events import parse_event
-
-    with path.open("rb") as lines:
-        for line in lines:
-            yield parse_event(line).timestamp, line

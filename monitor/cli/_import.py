@@ -62,13 +62,14 @@ def import_group() -> None:
 
 
 @import_group.command(name="csv")
-@click.argument("file", type=_FILE)
+@click.argument("file", metavar="FILE|DIR", type=click.Path(exists=True, path_type=Path))
 @click.option("-m", "--mapping", type=_FILE, required=True, help="Mapping YAML file.")
 @_outputs
 def import_csv(
     file: Path, mapping: Path, output: Path, rejects: Path | None, settings: dict[str, str]
 ) -> None:
-    """Import FILE through the mapping file (joined files are read beside FILE)."""
+    """Import FILE through the mapping file (joined files are read beside FILE); given a
+    folder, the mapping's ``rows:`` names the main file in it."""
     _import(mapping, file, output, rejects, settings)
 
 

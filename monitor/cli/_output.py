@@ -57,8 +57,8 @@ def print_summary(stats: RunStats) -> None:
     dead = sum(stats.dead_letters.values())
     console.print(
         f"[bold]{stats.read:,}[/] records read · [bold]{stats.processed:,}[/] events processed · "
-        f"{stats.duplicates:,} already seen · [bold]{dead:,}[/] dead-lettered · "
-        f"{stats.rate:,.0f} records/s"
+        f"{stats.duplicates:,} already seen · {stats.late:,} late · "
+        f"[bold]{dead:,}[/] dead-lettered · {stats.rate:,.0f} records/s"
     )
     for reason, count in stats.dead_letters.most_common():
         console.print(f"  dead letter [red]{reason}[/]: {count:,}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor import iso
+from monitor import iso, validate_event
 
 from .helpers import Harness, at, event
 
@@ -141,3 +141,13 @@ def test_replay_is_deterministic() -> None:
         ]
 
     assert run() == run()
+
+
+def test_timers_of_a_late_event_fire_at_once() -> None:
+    harness = Harness()
+    harness.feed(event("order.paid", 1000, order_id="NEW"))
+    late = event("stock.level", 0, sku="S", warehouse="W", on_hand=0, safety_threshold=5)
+    assert harness.engine.is_late(validate_event(late))
+    harness.feed(late)
+    (ticket,) = harness.by_rule("stock.out")
+    assert ticket.breached_acknowledge and ticket.breached_resolve and ticket.severity == "P0"

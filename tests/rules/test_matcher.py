@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitor import EVENT_TYPES
-from rules import Matcher, Trigger, load_rules
+from rules import Matcher, RuleError, Trigger, load_rules
 
 
 def _pack(tmp_path: Path, rules: list[str]) -> Matcher:
@@ -129,3 +131,12 @@ def test_resolve_and_arrival_triggers(tmp_path: Path) -> None:
     assert [h.trigger for h in matcher.match(_stock(9))] == [Trigger.RESOLVE]
     scanned = {"type": "shipment.scanned", "data": {"shipment_id": "X"}}
     assert [(h.rule.id, h.trigger) for h in matcher.match(scanned)] == [("gone", Trigger.ARRIVE)]
+
+
+def test_an_or_too_large_for_the_engine_is_refused_not_hung(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(600))
+    path = tmp_path / "pack.yaml"
+    path.write_text("rules:\n" + _rule("big", f"data.on_hand in [{values}]"))
+    with pytest.raises(RuleError, match="600 alternatives") as refused:
+        load_rules(path, event_types=EVENT_TYPES)
+    assert refused.value.file == str(path) and refused.value.line == 2

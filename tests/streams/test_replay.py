@@ -96,3 +96,26 @@ def test_second_replay_of_the_same_file_changes_nothing(
     assert second.processed == 0 and second.duplicates == len(documents)
     assert not second.changes
     assert [t.to_json() for t in runtime.tickets.all()] == before
+
+
+def test_several_files_are_merged_by_event_time(
+    tmp_path: Path, any_redis: tuple[redis.Redis, str]
+) -> None:
+    client, prefix = any_redis
+    stock = {"sku": "S1", "warehouse": "W", "safety_threshold": 5}
+    orders = tmp_path / "orders.jsonl"
+    orders.write_bytes(orjson.dumps(event("order.paid", 100, order_id="O1")) + b"\n")
+    levels = tmp_path / "stock.jsonl"
+    levels.write_bytes(
+        orjson.dumps(event("stock.level", 0, on_hand=0, **stock))
+        + b"\n"
+        + orjson.dumps(event("stock.level", 10, on_hand=9, **stock))
+        + b"\n"
+    )
+    runtime = _runtime(client, prefix, tmp_path / "data")
+    stats = replay(runtime.pipeline(), [str(orders), str(levels)], batch_size=1, progress=False)
+    assert stats.late == 0
+    (ticket,) = [t for t in runtime.tickets.all() if t.rule == "stock.out"]
+    assert ticket.status == "resolved" and ticket.severity == "P1"
+    breaches = ["sla-breached", "sla-breached"]  # acknowledge (30 min) and resolve (4 h)
+    assert [change.action for change in ticket.history] == ["opened", *breaches, "resolved"]
