@@ -17,6 +17,7 @@ import re
 import tokenize
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, TypeAlias
 
 from ._durations import parse_duration
@@ -30,24 +31,33 @@ class Field:
     """A dotted path into the event, e.g. ``data.address.postcode``."""
 
     path: str
+    steps: tuple[str, ...] = dc_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.path.split(".")))
 
     def get(self, fact: Mapping[str, Any]) -> Any:
         """The value at this path in an event mapping, or ``None`` when a step is missing.
 
         A step into a list maps over its items: ``data.items.sku`` is every item's sku.
         """
-        return _walk(fact, self.path.split("."))
+        value: Any = fact
+        for index, step in enumerate(self.steps):
+            if type(value) is dict:
+                value = value.get(step)
+            elif isinstance(value, list):
+                return _through_list(value, self.steps[index:])
+            elif isinstance(value, Mapping):
+                value = value.get(step)
+            else:
+                return None
+        return value
 
 
-def _walk(value: Any, steps: list[str]) -> Any:
-    for index, step in enumerate(steps):
-        if isinstance(value, list):
-            found = [_walk(item, steps[index:]) for item in value]
-            return [item for item in found if item is not None]
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(step)
-    return value
+def _through_list(items: list[Any], steps: tuple[str, ...]) -> list[Any]:
+    rest = Field(".".join(steps))
+    found = [rest.get(item) if isinstance(item, Mapping) else None for item in items]
+    return [item for item in found if item is not None]
 
 
 @dataclass(frozen=True)
