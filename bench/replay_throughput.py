@@ -1,9 +1,9 @@
 """Replay throughput: the imported Olist events, repeated to at least N, through the full
 replay path (parse, dedup, rules, keyed state, tickets in Redis), as ``riskmon run`` does.
 
-Each repetition gets fresh event ids and is shifted later in time, so every event is new
-work (no dedup shortcut) and time keeps moving forward. Prints events/s and peak memory,
-with the command that produced them.
+Each copy gets fresh event, order, shipment and customer ids and is staggered in time, so
+every event is new work (no dedup shortcut) and the stream stays in time order. Prints
+events/s and peak memory, with the command that produced them.
 
     python bench/replay_throughput.py [--events 1000000] [--redis-url redis://...]
 """
@@ -29,7 +29,7 @@ from monitor.importing import load_mapping, preset_path, run_import
 from streams import replay
 
 OLIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "olist"
-DAY = 86400.0
+STAGGER = 600.0  # seconds between two copies of the same order
 
 
 def main() -> None:
@@ -75,27 +75,28 @@ def main() -> None:
 
 
 def _repeat(base: Path, out: Path, at_least: int) -> int:
-    """Write repetitions of ``base`` with new ids and shifted times; return the count."""
+    """Write copies of ``base`` as new orders, each copy ``STAGGER`` later than the one
+    before, merged in time order (so the stream stays within the real data's years and
+    never runs ahead of the wall clock); return the count."""
     lines = [orjson.loads(line) for line in base.read_bytes().splitlines()]
     times = [_epoch(document["time"]) for document in lines]
-    span = max(times) - min(times) + DAY
-    written = 0
+    rounds = -(-at_least // len(lines))
+    order = sorted(
+        (moment + round_ * STAGGER, index, round_)
+        for round_ in range(rounds)
+        for index, moment in enumerate(times)
+    )
     with out.open("wb") as sink:
-        round_ = 0
-        while written < at_least:
-            shift = round_ * span
-            for document, moment in zip(lines, times, strict=True):
-                sink.write(orjson.dumps(_renamed(document, round_, _iso(moment + shift))) + b"\n")
-            written += len(lines)
-            round_ += 1
-    return written
+        for moment, index, round_ in order:
+            sink.write(orjson.dumps(_renamed(lines[index], round_, _iso(moment))) + b"\n")
+    return len(order)
 
 
 def _renamed(document: dict[str, Any], round_: int, time: str) -> dict[str, Any]:
-    """The event as new orders would send it: new event id, order and shipment ids."""
+    """The event as a new order would send it: new event, order, shipment, customer ids."""
     suffix = f"#{round_}"
     data = dict(document["data"])
-    for name in ("order_id", "shipment_id"):
+    for name in ("order_id", "shipment_id", "customer_id"):
         if name in data:
             data[name] += suffix
     subject = document["subject"] + suffix

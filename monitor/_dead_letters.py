@@ -10,6 +10,8 @@ from typing import Protocol
 
 import orjson
 
+from ._errors import StoreError
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -36,10 +38,13 @@ class FileDeadLetters:
     def write(self, letters: list[DeadLetter]) -> None:
         if not letters:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("ab") as out:
-            for letter in letters:
-                out.write(orjson.dumps(_record(letter)) + b"\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("ab") as out:
+                for letter in letters:
+                    out.write(orjson.dumps(_record(letter)) + b"\n")
+        except OSError as error:
+            raise StoreError(f"cannot write dead letters to {self.path}: {error}") from None
 
 
 def _record(letter: DeadLetter) -> dict[str, str]:

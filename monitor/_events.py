@@ -6,13 +6,14 @@ refuses raises ``EventError`` with a reason code that the dead-letter sink recor
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -22,6 +23,8 @@ from pydantic import (
 
 from ._errors import EventError
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 EVENT_TYPES = (
     "order.created",
     "order.updated",
@@ -126,6 +129,13 @@ PAYLOADS: dict[str, type[_Payload]] = {
 }
 
 
+def _text_only(value: Any) -> Any:
+    """Event times are RFC 3339 text: a bare number is too easily seconds or milliseconds."""
+    if not isinstance(value, str):
+        raise ValueError("time must be RFC 3339 text, e.g. 2024-03-01T10:00:00Z")
+    return value
+
+
 class _Envelope(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -133,7 +143,7 @@ class _Envelope(BaseModel):
     id: str = Field(min_length=1)
     source: str = Field(min_length=1)
     type: str
-    time: AwareDatetime
+    time: Annotated[AwareDatetime, BeforeValidator(_text_only)]
     subject: str | None = None
     datacontenttype: str | None = None
     data: dict[str, Any]
@@ -201,6 +211,10 @@ def validate_event(document: dict[str, Any]) -> Event:
         envelope = _Envelope.model_validate(document)
     except ValidationError as error:
         raise EventError("invalid-envelope", _describe(error)) from None
+    if not EARLIEST <= envelope.time <= LATEST:
+        raise EventError(
+            "implausible-time", f"time {envelope.time.isoformat()} is before 1970 or after 2100"
+        )
     payload_model = PAYLOADS.get(envelope.type)
     if payload_model is None:
         raise EventError("unknown-type", f"unknown event type {envelope.type!r}")

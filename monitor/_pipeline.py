@@ -70,7 +70,10 @@ class Pipeline:
         tickets: TicketStore,
         checkpoint: Checkpoint,
         dead_letters: DeadLetterSink,
+        *,
+        max_future: float = float("inf"),
     ) -> None:
+        self.max_future = max_future
         self.engine = engine
         self.tickets = tickets
         self.checkpoint = checkpoint
@@ -80,7 +83,7 @@ class Pipeline:
     def process(self, records: Sequence[RawRecord]) -> list[TicketChange]:
         """Process one batch; returns the ticket changes it made."""
         self.stats.read += len(records)
-        events, letters = _parse(records)
+        events, letters = _parse(records, time.time() + self.max_future)
         self.dead_letters.write(letters)
         self.stats.dead_letters.update(letter.reason for letter in letters)
         fresh, digests = self._unseen(events)
@@ -118,12 +121,20 @@ class Pipeline:
         return fresh, kept
 
 
-def _parse(records: Sequence[RawRecord]) -> tuple[list[Event], list[DeadLetter]]:
+def _parse(records: Sequence[RawRecord], latest: float) -> tuple[list[Event], list[DeadLetter]]:
+    """Valid events, and dead letters for the rest; an event later than ``latest`` (wall
+    clock plus the allowed drift) is refused: one typo'd year would move event time for
+    every ticket."""
     events: list[Event] = []
     letters: list[DeadLetter] = []
     for record in records:
         try:
-            events.append(parse_event(record.raw))
+            event = parse_event(record.raw)
+            if event.timestamp > latest:
+                raise EventError(
+                    "time-in-future", f"time {event.time.isoformat()} is in the future"
+                )
+            events.append(event)
         except EventError as error:
             letters.append(DeadLetter(record.raw, record.origin, error.reason, error.detail))
     return events, letters

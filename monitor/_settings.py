@@ -6,6 +6,7 @@ The file is ``riskmon.toml`` in the working folder, or the path in ``RISKMON_SET
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     broker: str = Field("kafka://127.0.0.1:9092", description="Kafka broker (distributed mode)")
     rules_dir: Path = Field(PACKS_DIR, description="rule files folder (default: shipped packs)")
     allowed_lateness: str = Field("0s", description="how far the watermark trails event time")
+    max_future: str = Field("1d", description="how far ahead of the wall clock an event may be")
     batch_size: int = Field(1000, gt=0, description="events per processing batch")
     sla: dict[str, dict[str, str]] = Field(default_factory=lambda: DEFAULT_SLA_TEXT)
 
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
         return parse_duration(self.allowed_lateness)
 
     @property
+    def max_future_seconds(self) -> float:
+        """``max_future`` in seconds."""
+        return parse_duration(self.max_future)
+
+    @property
     def policy(self) -> SeverityPolicy:
         """The severity policy (SLA per severity)."""
         return SeverityPolicy.from_text(self.sla)
@@ -62,14 +69,18 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """Read the settings; ``ConfigError`` with a plain message if any is invalid."""
+    chosen = os.environ.get("RISKMON_SETTINGS")
+    if chosen and not Path(chosen).is_file():
+        raise ConfigError(f"RISKMON_SETTINGS names {chosen}, which is not a file")
     try:
         settings = Settings()
         settings.policy  # noqa: B018 -- validates the SLA durations now, not on first use
         parse_duration(settings.allowed_lateness)
+        parse_duration(settings.max_future)
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"setting {name}: {first['msg']}") from None
-    except (RuleError, SettingsError) as error:
+    except (RuleError, SettingsError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"settings: {error}") from None
     return settings

@@ -43,14 +43,21 @@ class SeverityPolicy:
         for level, targets in text.items():
             if level not in merged:
                 raise ConfigError(f"unknown severity {level!r} in the SLA policy (P0–P3)")
+            unknown = set(targets) - {"acknowledge", "resolve"}
+            if unknown:
+                names = ", ".join(sorted(unknown))
+                raise ConfigError(f"SLA policy {level}: unknown {names} (acknowledge, resolve)")
             merged[level].update(targets)
         try:
             slas = {
                 level: Sla(parse_duration(t["acknowledge"]), parse_duration(t["resolve"]))
                 for level, t in merged.items()
             }
-        except (RuleError, KeyError) as error:
+        except RuleError as error:
             raise ConfigError(f"SLA policy: {error}") from None
+        for level, sla in slas.items():
+            if sla.acknowledge > sla.resolve:
+                raise ConfigError(f"SLA policy {level}: acknowledge is later than resolve")
         return cls(slas)
 
 

@@ -7,6 +7,7 @@ import re
 from ._errors import RuleError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_SECONDS = 10 * 365 * 86400
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
@@ -18,4 +19,7 @@ def parse_duration(text: str) -> float:
         raise RuleError(
             f"{text!r} is not a duration: write a number and a unit (s, m, h, d, w), e.g. 24h"
         )
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    if seconds > MAX_SECONDS:
+        raise RuleError(f"{text!r} is longer than ten years")
+    return seconds

@@ -21,4 +21,4 @@ class RuleError(Exception):
         """The same error placed at ``file:line`` when it does not know its place yet."""
         if self.file:
             return self
-        return RuleError(self.message, file=file, line=line)
+        return RuleError(self.message, file=file, line=self.line or line)

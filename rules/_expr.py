@@ -119,8 +119,10 @@ _CONSTANT_NAMES = {"true": True, "false": False, "null": None, "none": None}
 
 def parse_condition(text: str) -> Condition:
     """Parse a condition; ``RuleError`` (with the column) if it is not one."""
-    tree = _parse(text)
-    return _condition(tree, text)
+    try:
+        return _condition(_parse(text), text)
+    except RecursionError:
+        raise RuleError("the expression is nested too deeply; split the rule") from None
 
 
 def parse_field(text: str) -> Field:
@@ -158,7 +160,7 @@ def fields_of(node: Condition | Operand) -> tuple[str, ...]:
 def _parse(text: str) -> ast.expr:
     try:
         return ast.parse(_raw_strings(str(text).strip()), mode="eval").body
-    except (SyntaxError, tokenize.TokenError) as error:
+    except (SyntaxError, tokenize.TokenError, RecursionError, MemoryError) as error:
         offset = getattr(error, "offset", None)
         column = f" at column {offset}" if offset else ""
         message = getattr(error, "msg", None) or str(error.args[0])
@@ -334,7 +336,10 @@ def _call_name(node: ast.Call) -> str | None:
 
 
 def _field_argument(node: ast.Call, text: str) -> Field:
-    if not node.args or not isinstance(node.args[0], ast.Name | ast.Attribute):
+    wanted = 1 if _call_name(node) == "exists" else 2
+    if len(node.args) != wanted or node.keywords:
+        raise _fail(node, text, f"{_call_name(node)}() takes {wanted} argument(s)")
+    if not isinstance(node.args[0], ast.Name | ast.Attribute):
         raise _fail(node, text, "the first argument must be a field path")
     return _field(node.args[0], text)
 

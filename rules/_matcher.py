@@ -127,7 +127,7 @@ class Matcher:
         try:
             handle = _engine.create_ruleset(name, orjson.dumps(definition).decode())
         except Exception as error:  # the C engine raises a bare Exception with a code
-            raise RuleError(f"durable-rules refused the compiled rules: {error}") from None
+            raise _culprit(items, error) from None
         self._handles.append(handle)
         shard = len(self._handles) - 1
         for event_type in {t for item in items for t in item.types}:
@@ -168,6 +168,21 @@ class Matcher:
         self._handles.clear()
 
 
+def _culprit(items: list[_Compiled], error: Exception) -> RuleError:
+    """The engine refused a ruleset: find the rule it refuses alone, to name its place."""
+    for item in items:
+        try:
+            alone = _engine.create_ruleset(
+                f"riskmon-check-{next(_names)}", orjson.dumps({item.name: item.definition}).decode()
+            )
+        except Exception:  # the C engine raises a bare Exception with a code
+            rule = item.hit.rule
+            message = f"the rule engine cannot compile this condition (too deeply nested?): {error}"
+            return RuleError(message, file=rule.file, line=rule.line)
+        _engine.delete_ruleset(alone)
+    return RuleError(f"the rule engine refused the compiled rules: {error}")
+
+
 def _fire(handle: int, payload: str) -> list[str]:
     result = _engine.assert_fact(handle, payload)
     names: list[str] = []
@@ -190,18 +205,23 @@ def _project(event_type: str, fact: Mapping[str, Any], fields: Iterable[Field]) 
         value = field.get(fact)
         if value is None:
             continue
-        *parents, name = field.path.split(".")
-        target = read
+        *parents, name = field.steps
+        target: Any = read
         for step in parents:
             target = target.setdefault(step, {})
-        target[name] = value
+            if not isinstance(target, dict):
+                break  # a list on the way: the rule engine cannot look inside lists
+        else:
+            target.setdefault(name, value)
     return read
 
 
 def _full_match(entry: tuple[Field, re.Pattern[str]], fact: Mapping[str, Any]) -> bool:
     field, pattern = entry
     value = field.get(fact)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, float) and value.is_integer():
+        value = str(int(value))  # 5.0 reads as "5", as it was most likely written
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     return isinstance(value, str) and pattern.fullmatch(value) is not None
 

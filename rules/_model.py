@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Template
+from jinja2 import Template, TemplateError
 
 from ._expr import Condition, Field
 
@@ -72,18 +72,29 @@ class Rule:
     line: int = 0
 
     def key_of(self, fact: Mapping[str, Any]) -> str | None:
-        """The dedup key of an event for this rule; ``None`` if a key field is missing."""
+        """The dedup key of an event for this rule; ``None`` if a key field is missing.
+
+        Parts are joined with ``|``; a ``|`` or ``\\`` inside a part is escaped with ``\\``, so
+        different parts never make the same key."""
         parts = []
         for key_field in self.key:
             value = key_field.get(fact)
             if value is None:
                 return None
-            parts.append(_canonical(value))
+            parts.append(_canonical(value).replace("\\", "\\\\").replace("|", "\\|"))
         return "|".join(parts)
 
     def render_title(self, event: Mapping[str, Any]) -> str:
-        """The ticket title for an event (the rule's Jinja2 template)."""
-        return self.title.render(**event).strip()
+        """The ticket title for an event (the rule's Jinja2 template).
+
+        A template that fails on this event (a division by zero, a sandbox refusal) must not
+        stop the stream: the title then says so, and names the rule and the key.
+        """
+        try:
+            return self.title.render(**event).strip()
+        except (TemplateError, ArithmeticError, TypeError, ValueError) as error:
+            key = self.key_of(event)
+            return f"{self.id} {key}: (title template failed: {type(error).__name__}: {error})"
 
 
 def _canonical(value: Any) -> str:

@@ -8,21 +8,23 @@ references. Nothing here touches the rule engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ._durations import parse_duration
 from ._errors import RuleError
 from ._expr import TRUE, And, Condition, negate, parse_condition, parse_field
 from ._model import SEVERITIES, Absence, Escalation, Example, Rule, Window
 
-_TITLES = SandboxedEnvironment(autoescape=False)
+# A missing field renders empty, however deep the path (data.address.city without an address).
+_TITLES = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
 _RULE_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 Severity = Literal["P0", "P1", "P2", "P3"]
 
@@ -58,9 +60,9 @@ class _RuleDoc(_Section):
     id: str = Field(pattern=_RULE_ID)
     description: str = Field(min_length=1)
     on: list[str] = Field(min_length=1)
-    when: str = "true"
+    when: str | bool = "true"
     unless: str | None = None
-    key: str | list[str]
+    key: str | list[str] = Field(min_length=1)
     severity: Severity
     escalate: list[_EscalationDoc] = []
     team: str = Field(min_length=1)
@@ -99,6 +101,8 @@ def _load_yaml(text: str, file: str) -> CommentedMap:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         raise RuleError(f"not valid YAML: {error.problem or error}", file=file, line=line) from None
+    except YAMLError as error:  # e.g. a control character the reader refuses
+        raise RuleError(f"not valid YAML: {error}", file=file) from None
     if not isinstance(document, CommentedMap) or "rules" not in document:
         raise RuleError("a rule file is a mapping with a 'rules:' list", file=file, line=1)
     return document
@@ -139,7 +143,10 @@ def _build_rule(
 
     known = set(event_types) if event_types is not None else None
     at("on", lambda: _check_types(doc.on, known))
-    condition: Condition = at("when", lambda: parse_condition(doc.when))
+    condition: Condition = at(
+        "when",
+        lambda: parse_condition(str(doc.when).lower() if isinstance(doc.when, bool) else doc.when),
+    )
     if doc.unless:
         unless = at("unless", lambda: parse_condition(doc.unless or ""))
         condition = And((condition, negate(unless))) if condition != TRUE else negate(unless)
@@ -157,7 +164,7 @@ def _build_rule(
         resolve_when=at("resolve_when", lambda: _resolve_condition(doc.resolve_when, condition)),
         absent=at("absent", lambda: _absence(absent, known)) if (absent := doc.absent) else None,
         window=at("window", lambda: _window(window)) if (window := doc.window) else None,
-        examples=tuple(_examples(doc, node)),
+        examples=at("examples", lambda: tuple(_examples(doc, node))),
         file=file,
         line=node.lc.line + 1,
     )
@@ -171,6 +178,13 @@ def _resolve_condition(text: str | None, condition: Condition) -> Condition | No
     if text is None:
         return None
     return negate(condition) if text.strip() == "cleared" else parse_condition(text)
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _check_types(types: Sequence[str], known: set[str] | None) -> None:
@@ -193,6 +207,8 @@ def _template(text: str) -> Any:
 def _escalations(doc: _RuleDoc) -> tuple[Escalation, ...]:
     steps = tuple(Escalation(parse_duration(step.after), step.to) for step in doc.escalate)
     for step in steps:
+        if step.after <= 0:
+            raise RuleError("an escalation step waits a positive time, e.g. after: 1h")
         if SEVERITIES.index(step.to) >= SEVERITIES.index(doc.severity):
             raise RuleError(
                 f"escalation to {step.to} is not above the rule's severity {doc.severity}"
@@ -215,6 +231,10 @@ def _examples(doc: _RuleDoc, node: CommentedMap) -> list[Example]:
     for index, example in enumerate(doc.examples):
         line = _line_of(node, ["examples", index])
         name = example.name or f"{doc.id} example {index + 1}"
+        if example.until is not None and not _is_timestamp(example.until):
+            raise RuleError(
+                f"until: {example.until!r} is not an ISO 8601 time with an offset", line=line
+            )
         examples.append(
             Example(name, tuple(example.events), tuple(example.expect), example.until, line)
         )

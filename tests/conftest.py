@@ -91,12 +91,15 @@ def any_redis(request: pytest.FixtureRequest) -> tuple[redis.Redis, str]:
 
 @pytest.fixture
 def riskmon_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for a CLI run with its own embedded data folder and no settings file."""
-    env = {
-        "RISKMON_DATA_DIR": str(tmp_path / "data"),
-        "RISKMON_SETTINGS": str(tmp_path / "absent.toml"),
-    }
-    for name in ("RISKMON_REDIS_URL", "RISKMON_RULES_DIR", "RISKMON_REDIS_PREFIX"):
+    """Environment for a CLI run with its own embedded data folder, in a folder of its own
+    (so no riskmon.toml is found)."""
+    env = {"RISKMON_DATA_DIR": str(tmp_path / "data")}
+    for name in (
+        "RISKMON_REDIS_URL",
+        "RISKMON_RULES_DIR",
+        "RISKMON_REDIS_PREFIX",
+        "RISKMON_SETTINGS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

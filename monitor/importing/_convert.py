@@ -7,6 +7,7 @@ A conversion that fails raises ``EventError`` with a reason code (``bad-number``
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
@@ -17,6 +18,9 @@ from .._errors import EventError
 
 TIME_TYPES = frozenset({"timestamp", "date-end", "month-end"})
 NUMBER_TYPES = frozenset({"int", "float"})
+# downstream stores and sorts times as datetimes: year 0 and 10000 do not exist there, and
+# a year this far out is a typing or export error, not an order
+YEARS = range(1970, 2101)
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -31,8 +35,13 @@ class Clock:
     formats: tuple[str, ...] = ()
 
     def local(self, value: Any) -> datetime:
-        """The value as an aware datetime in this clock's zone."""
+        """The value as an aware datetime in this clock's zone; ``EventError``
+        (``bad-timestamp``) if it is not a time or its year is outside ``YEARS``."""
         parsed = value if isinstance(value, datetime) else self._parse(str(value))
+        # checked before any zone arithmetic, which overflows near year 1 and 9999
+        if parsed.year not in YEARS:
+            problem = f"year {parsed.year} is outside {YEARS.start}-{YEARS.stop - 1}"
+            raise EventError("bad-timestamp", f"{str(value)!r}: {problem}")
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=self.zone)
         return parsed.astimezone(self.zone)
@@ -48,8 +57,17 @@ class Clock:
             try:
                 return _strptime(text, pattern)
             except ValueError as error:
-                problems.append(str(error))
-        raise EventError("bad-timestamp", f"{text!r}: {problems[0]}")
+                problems.append((pattern, str(error)))
+        # a format the text has the shape of, but with an impossible date, says most
+        for pattern, problem in problems:
+            if not _MISMATCH.match(problem):
+                raise EventError("bad-timestamp", f"{text!r}: {problem} (format {pattern!r})")
+        formats = ", ".join(repr(pattern) for pattern in self.formats)
+        raise EventError("bad-timestamp", f"{text!r} matches none of the formats {formats}")
+
+
+# strptime's words for "not of this format", as against a value error in a matching one
+_MISMATCH = re.compile(r"time data .* does not match format|unconverted data remains")
 
 
 @lru_cache(maxsize=4096)

@@ -5,6 +5,7 @@ Every refusal is an ``ImportMappingError`` naming ``file:line`` and the key path
 
 from __future__ import annotations
 
+import codecs
 import collections.abc as abc
 from datetime import UTC
 from pathlib import Path
@@ -37,9 +38,14 @@ def load_mapping(path: Path | str, params: abc.Mapping[str, Scalar] | None = Non
     ``ImportMappingError`` naming ``file:line`` if the file is invalid."""
     path = Path(path)
     try:
-        document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        document = YAML(typ="rt").load(data.decode("utf-8"))
     except OSError as error:
         raise ImportMappingError(f"cannot read mapping {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start]
+        raise ImportMappingError(f"{path}:{line}: byte 0x{byte:02x} is not UTF-8 text") from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -84,7 +90,12 @@ def _csv(doc: CommentedMap, at: At) -> CsvFormat:
     delimiter = get(node, "delimiter", where, text) or ","
     if len(delimiter) != 1:
         raise where.key(node, "delimiter").error("expected one character")
-    return CsvFormat(delimiter, get(node, "encoding", where, text) or "utf-8-sig")
+    encoding = get(node, "encoding", where, text) or "utf-8-sig"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise where.key(node, "encoding").error(f"unknown encoding {encoding!r}") from None
+    return CsvFormat(delimiter, encoding)
 
 
 def _params(doc: CommentedMap, at: At, overrides: abc.Mapping[str, Scalar]) -> dict[str, Scalar]:

@@ -13,8 +13,8 @@ import orjson
 
 from .._errors import EventError, ImportMappingError
 from .._events import validate_event
-from ._mapping import Mapping
-from ._tables import Index, Reject, Row, read_table
+from ._mapping import JoinSpec, Mapping
+from ._tables import CsvFormat, Index, Reject, Row, Table, read_table
 from ._values import Scope
 
 Progress = Callable[[int, int], None]
@@ -64,10 +64,12 @@ def run_import(
     Raise ``ImportMappingError`` if the files cannot be read or lack a mapped column."""
     main_path = _main_path(mapping, inputs)
     main = read_table(main_path, mapping.csv)
-    joined = {
-        join.name: read_table(main_path.parent / join.file, mapping.csv) for join in mapping.joins
-    }
-    mapping.check(main.header, {name: table.header for name, table in joined.items()})
+    joined = {join.name: _read_join(join, main_path.parent, mapping.csv) for join in mapping.joins}
+    try:
+        mapping.check(main.header, {name: table.header for name, table in joined.items()})
+    except ImportMappingError as error:
+        hints = (table.delimiter_hint(mapping.csv) for table in (main, *joined.values()))
+        raise ImportMappingError("; ".join([str(error), *filter(None, hints)])) from None
     rejects = list(main.rejects)
     indexes = {}
     for join in mapping.joins:
@@ -117,6 +119,13 @@ def _main_path(mapping: Mapping, inputs: Path) -> Path:
     if mapping.rows is None:
         raise ImportMappingError(f"{mapping.path} names no 'rows' file: give the CSV file")
     return inputs / mapping.rows
+
+
+def _read_join(join: JoinSpec, folder: Path, form: CsvFormat) -> Table:
+    try:
+        return read_table(folder / join.file, form)
+    except ImportMappingError as error:
+        raise ImportMappingError(f"{join.where}: {error}") from None
 
 
 def _events_of(

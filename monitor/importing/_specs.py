@@ -10,8 +10,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.nativetypes import NativeEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ruamel.yaml import CommentedMap
 
 from ._convert import CONVERTERS, NUMBER_TYPES, TIME_TYPES, Clock, Convert
@@ -46,6 +47,12 @@ def template(node: Any, at: At) -> tuple[tuple[str, str | None], ...]:
     return tuple(parts)
 
 
+class _NativeSandbox(NativeEnvironment, ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (no private attributes, no mutating calls, no unsafe callables),
+    rendering native values as ``NativeEnvironment`` does: a mapping file may come from
+    anyone who can edit a preset or pass ``--mapping``, and must not reach Python."""
+
+
 class SpecReader:
     """Reads value specs for one mapping: its clock, its parameters, one Jinja environment
     (each expression is compiled once, here)."""
@@ -53,7 +60,7 @@ class SpecReader:
     def __init__(self, clock: Clock, params: abc.Mapping[str, Any]) -> None:
         self.clock = clock
         self.params = params
-        self.jinja = NativeEnvironment()
+        self.jinja = _NativeSandbox()
 
     def value(self, node: Any, at: At, default_type: str | None = None) -> Value:
         """A value spec; ``default_type`` applies when the spec names none."""
@@ -100,6 +107,9 @@ class SpecReader:
             parsed = self.jinja.parse(f"{{{{ ({source_text}) }}}}")
         except TemplateSyntaxError as error:
             raise at.error(f"invalid expression {source_text!r}: {error.message}") from None
+        for node in parsed.find_all(nodes.Getattr):
+            if node.attr.startswith("_"):  # the sandbox refuses it too, but per row
+                raise at.error(f"invalid expression {source_text!r}: {node.attr} is private")
         variables = frozenset(meta.find_undeclared_variables(parsed) - self.jinja.globals.keys())
         return Expr(source_text, compiled, variables, convert, where)
 

@@ -48,6 +48,9 @@ def test_valid_event_becomes_a_fact_with_epoch_times_and_extra_fields() -> None:
         (_with(specversion="0.3"), "invalid-envelope"),
         (_with(data={"sku": "S1", "warehouse": "W1", "on_hand": "plenty"}), "invalid-data"),
         (_with(data={"sku": "S1", "on_hand": 3}), "invalid-data"),
+        (_with(time="0001-01-01T00:00:00+01:00"), "implausible-time"),
+        (_with(time="9999-12-31T23:00:00Z"), "implausible-time"),
+        (_with(time=1709251200), "invalid-envelope"),
     ],
 )
 def test_refusals_carry_a_reason(raw: bytes, reason: str) -> None:

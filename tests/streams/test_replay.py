@@ -119,3 +119,26 @@ def test_several_files_are_merged_by_event_time(
     assert ticket.status == "resolved" and ticket.severity == "P1"
     breaches = ["sla-breached", "sla-breached"]  # acknowledge (30 min) and resolve (4 h)
     assert [change.action for change in ticket.history] == ["opened", *breaches, "resolved"]
+
+
+def test_an_event_from_the_future_is_dead_lettered(
+    tmp_path: Path, any_redis: tuple[redis.Redis, str]
+) -> None:
+    client, prefix = any_redis
+    path = tmp_path / "typo.jsonl"
+    typo = {
+        **event("stock.level", 0, sku="S", warehouse="W", on_hand=0),
+        "time": "2204-03-01T00:00:00Z",
+    }
+    path.write_bytes(
+        orjson.dumps(event("order.paid", 0, order_id="O")) + b"\n" + orjson.dumps(typo) + b"\n"
+    )
+    runtime = _runtime(client, prefix, tmp_path / "data")
+    pipeline = runtime.pipeline()
+    stats = replay(pipeline, [str(path)], batch_size=10, progress=False)
+    assert dict(stats.dead_letters) == {"implausible-time": 1}
+    soon = {**typo, "id": "soon", "time": "2090-01-01T00:00:00Z"}
+    path.write_bytes(orjson.dumps(soon) + b"\n")
+    stats = replay(pipeline, [str(path)], batch_size=10, progress=False)
+    assert stats.dead_letters["time-in-future"] == 1
+    assert pipeline.engine.watermark < 2e9
