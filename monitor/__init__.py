@@ -6,7 +6,15 @@ from ._dead_letters import DeadLetter, DeadLetterSink, FileDeadLetters
 from ._engine import Engine
 from ._errors import ConfigError, EventError, ImportMappingError, RiskMonitorError, StoreError
 from ._events import EVENT_TYPES, Event, parse_event, validate_event
-from ._pipeline import Checkpoint, Pipeline, RawRecord, RunStats, event_digest
+from ._pipeline import (
+    Batch,
+    Checkpoint,
+    Pipeline,
+    PipelineObserver,
+    RawRecord,
+    RunStats,
+    event_digest,
+)
 from ._redis import connect
 from ._rule_examples import ExampleResult, run_examples
 from ._runtime import Runtime, open_runtime
@@ -20,6 +28,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "EVENT_TYPES",
     "Action",
+    "Batch",
     "Change",
     "Checkpoint",
     "ConfigError",
@@ -36,6 +45,7 @@ __all__ = [
     "MemoryTicketStore",
     "Occurrence",
     "Pipeline",
+    "PipelineObserver",
     "RawRecord",
     "RedisCheckpoint",
     "RedisStateStore",

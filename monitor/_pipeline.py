@@ -38,9 +38,30 @@ class Checkpoint(Protocol):
     def commit(self, digests: Sequence[str]) -> None: ...
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one processed batch did: what observers (summaries, metrics, reports) see."""
+
+    read: int
+    events: Sequence[Event]
+    actions: Sequence[Action]
+    duplicates: int
+    late: int
+    dead_letters: Sequence[DeadLetter]
+    changes: Sequence[TicketChange]
+    seconds: float
+    watermark: float
+
+
+class PipelineObserver(Protocol):
+    """Told about every batch after its results are stored."""
+
+    def observe(self, batch: Batch) -> None: ...
+
+
 @dataclass
 class RunStats:
-    """Counts for a run's summary."""
+    """Counts for a run's summary: the pipeline's own observer."""
 
     read: int = 0
     processed: int = 0
@@ -49,6 +70,14 @@ class RunStats:
     dead_letters: Counter[str] = field(default_factory=Counter)
     changes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
+
+    def observe(self, batch: Batch) -> None:
+        self.read += batch.read
+        self.processed += len(batch.events)
+        self.duplicates += batch.duplicates
+        self.late += batch.late
+        self.dead_letters.update(letter.reason for letter in batch.dead_letters)
+        self.changes.update((c.ticket.rule, c.ticket.severity, c.change) for c in batch.changes)
 
     @property
     def rate(self) -> float:
@@ -72,6 +101,7 @@ class Pipeline:
         dead_letters: DeadLetterSink,
         *,
         max_future: float = float("inf"),
+        observers: Sequence[PipelineObserver] = (),
     ) -> None:
         self.max_future = max_future
         self.engine = engine
@@ -79,32 +109,52 @@ class Pipeline:
         self.checkpoint = checkpoint
         self.dead_letters = dead_letters
         self.stats = RunStats()
+        self.observers: list[PipelineObserver] = [self.stats, *observers]
 
     def process(self, records: Sequence[RawRecord]) -> list[TicketChange]:
         """Process one batch; returns the ticket changes it made."""
-        self.stats.read += len(records)
+        started = time.perf_counter()
         events, letters = _parse(records, time.time() + self.max_future)
         self.dead_letters.write(letters)
-        self.stats.dead_letters.update(letter.reason for letter in letters)
         fresh, digests = self._unseen(events)
         actions: list[Action] = []
+        late = 0
         for event in fresh:
-            self.stats.late += self.engine.is_late(event)
+            late += self.engine.is_late(event)
             actions.extend(self.engine.process(event))
-        return self._finish(actions, digests, processed=len(fresh))
+        changes = self._store(actions, digests)
+        self._tell(
+            Batch(
+                read=len(records),
+                events=fresh,
+                actions=actions,
+                duplicates=len(events) - len(fresh),
+                late=late,
+                dead_letters=letters,
+                changes=changes,
+                seconds=time.perf_counter() - started,
+                watermark=self.engine.watermark,
+            )
+        )
+        return changes
 
     def advance(self, watermark: float) -> list[TicketChange]:
         """Move event time forward without an event (live runners' wall-clock tick)."""
-        return self._finish(self.engine.advance(watermark), [], processed=0)
+        started = time.perf_counter()
+        actions = self.engine.advance(watermark)
+        changes = self._store(actions, [])
+        seconds = time.perf_counter() - started
+        self._tell(Batch(0, [], actions, 0, 0, [], changes, seconds, self.engine.watermark))
+        return changes
 
-    def _finish(
-        self, actions: list[Action], digests: list[str], *, processed: int
-    ) -> list[TicketChange]:
+    def _store(self, actions: list[Action], digests: list[str]) -> list[TicketChange]:
         changes = self.tickets.apply(actions)
         self.checkpoint.commit(digests)
-        self.stats.processed += processed
-        self.stats.changes.update((c.ticket.rule, c.ticket.severity, c.change) for c in changes)
         return changes
+
+    def _tell(self, batch: Batch) -> None:
+        for observer in self.observers:
+            observer.observe(batch)
 
     def _unseen(self, events: list[Event]) -> tuple[list[Event], list[str]]:
         digests = [event_digest(event) for event in events]
@@ -117,7 +167,6 @@ class Pipeline:
                 batch_seen.add(digest)
                 fresh.append(event)
                 kept.append(digest)
-        self.stats.duplicates += len(events) - len(fresh)
         return fresh, kept
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -12,7 +13,7 @@ from ._checkpoint import RedisCheckpoint
 from ._dead_letters import FileDeadLetters
 from ._engine import Engine
 from ._events import EVENT_TYPES
-from ._pipeline import Pipeline
+from ._pipeline import Pipeline, PipelineObserver
 from ._redis import connect
 from ._settings import Settings
 from ._ticket_store import RedisTicketStore
@@ -27,7 +28,7 @@ class Runtime:
     tickets: RedisTicketStore
     dead_letters: FileDeadLetters
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, observers: Sequence[PipelineObserver] = ()) -> Pipeline:
         """A pipeline over the rules in force and the persisted keyed state."""
         book = RuleBook(self.settings.rules_dir, event_types=EVENT_TYPES)
         checkpoint = RedisCheckpoint(self.client, self.settings.redis_prefix)
@@ -44,6 +45,7 @@ class Runtime:
             checkpoint,
             self.dead_letters,
             max_future=self.settings.max_future_seconds,
+            observers=observers,
         )
 
 
