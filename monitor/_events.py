@@ -180,18 +180,6 @@ class Event(BaseModel):
             "data": self.data.model_dump(exclude_none=True, context=_AS_FACT),
         }
 
-    def to_cloudevent(self) -> dict[str, Any]:
-        """The event as a CloudEvents 1.0 JSON-ready mapping."""
-        return {
-            "specversion": "1.0",
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "time": self.time.isoformat(),
-            "subject": self.subject,
-            "data": self.data.model_dump(mode="json", exclude_none=True),
-        }
-
 
 def parse_event(raw: bytes | str) -> Event:
     """Decode and validate one JSON event; raise ``EventError`` with a reason code."""
