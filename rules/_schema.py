@@ -83,10 +83,14 @@ def read_rule_file(text: str, *, file: str, event_types: Sequence[str] | None = 
     try:
         parsed = _FileDoc.model_validate(_plain(document))
     except ValidationError as error:
-        first = error.errors()[0]
-        location = ".".join(str(part) for part in first["loc"])
-        line = _line_of(document, first["loc"])
-        raise RuleError(f"{location}: {first['msg']}", file=file, line=line) from None
+        found = [
+            (_line_of(document, item["loc"]), ".".join(map(str, item["loc"])), item["msg"])
+            for item in error.errors()
+        ]
+        found.sort()
+        (line, location, message), *more = found
+        others = "".join(f"\n{file}:{n}: {where}: {what}" for n, where, what in more[:9])
+        raise RuleError(f"{location}: {message}{others}", file=file, line=line) from None
     rules = []
     for index, rule_doc in enumerate(parsed.rules):
         node = document["rules"][index]

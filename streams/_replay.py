@@ -60,6 +60,8 @@ def _records(stream: BinaryIO, name: str) -> Iterator[_Timed]:
     line before it, so it stays in place when files are merged."""
     moment = float("-inf")
     for number, line in enumerate(stream, start=1):
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
         if line.strip():
             moment = _event_time(line, moment)
             yield moment, RawRecord(line.rstrip(b"\r\n"), f"{name}:{number}"), len(line)

@@ -98,3 +98,19 @@ def test_shipped_pack_loads_with_the_rules_the_product_promises() -> None:
         "order.duplicate",
     }
     assert all(rule.examples for rule in rule_set.rules)
+
+
+def test_every_shape_fault_of_a_file_is_listed_with_its_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path, "rules:\n  - id: a\n    description: d\n    on: [stock.level]\n    severity: P9\n"
+    )
+    with pytest.raises(RuleError) as refused:
+        load_rules(path, event_types=EVENT_TYPES)
+    text = str(refused.value)
+    for fault in (
+        ":2: rules.0.key",
+        ":2: rules.0.team",
+        ":2: rules.0.title",
+        ":5: rules.0.severity",
+    ):
+        assert f"{path}{fault}" in text

@@ -142,3 +142,18 @@ def test_an_event_from_the_future_is_dead_lettered(
     stats = replay(pipeline, [str(path)], batch_size=10, progress=False)
     assert stats.dead_letters["time-in-future"] == 1
     assert pipeline.engine.watermark < 2e9
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_event(
+    tmp_path: Path, any_redis: tuple[redis.Redis, str]
+) -> None:
+    client, prefix = any_redis
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + orjson.dumps(event("order.paid", 0, order_id="O")) + b"\n")
+    stats = replay(
+        _runtime(client, prefix, tmp_path / "d").pipeline(),
+        [str(path)],
+        batch_size=5,
+        progress=False,
+    )
+    assert (stats.processed, sum(stats.dead_letters.values())) == (1, 0)
