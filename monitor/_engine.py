@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rules import Hit, Matcher, Rule, RuleSet, Trigger
+from rules import Hit, Rule, RuleBook, Trigger
 
 from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
 from ._events import Event
@@ -26,15 +26,13 @@ class Engine:
 
     def __init__(
         self,
-        rules: RuleSet,
-        matcher: Matcher,
+        book: RuleBook,
         state: StateStore,
         *,
         policy: SeverityPolicy,
         lateness: float = 0.0,
     ) -> None:
-        self.rules = rules
-        self._matcher = matcher
+        self.book = book
         self._state = state
         self._policy = policy
         self._lateness = lateness
@@ -54,12 +52,13 @@ class Engine:
         A late event's timers may be due already: they fire at once, after the event.
         """
         actions = self.advance(event.timestamp - self._lateness)
+        in_force = self.book.current
         fact = event.as_fact()
-        hits = sorted(self._matcher.match(fact), key=lambda hit: _TRIGGER_ORDER[hit.trigger])
+        hits = sorted(in_force.matcher.match(fact), key=lambda hit: _TRIGGER_ORDER[hit.trigger])
         for hit in hits:
             key = hit.rule.key_of(fact)
-            if key is not None:
-                actions.extend(self._on_hit(hit, key, event, fact))
+            if key is not None and not self._stale(hit, key, event.timestamp):
+                actions.extend(self._on_hit(hit, key, event, fact, in_force.rules.version))
         actions.extend(self._fire_due())
         return actions
 
@@ -76,20 +75,36 @@ class Engine:
             actions.extend(self._on_timer(timer))
         return actions
 
-    def _on_hit(self, hit: Hit, key: str, event: Event, fact: Mapping[str, Any]) -> list[Action]:
-        rule, at = hit.rule, event.timestamp
+    def _stale(self, hit: Hit, key: str, at: float) -> bool:
+        """Whether a late event is older than one already seen for this rule and key: its
+        condition (or resolution) describes a past the key has moved on from."""
+        if hit.trigger is Trigger.ARRIVE or hit.rule.window is not None:
+            return False
+        slot = _slot("seen", hit.rule.id, key)
+        latest = self._state.get(slot)
+        if latest is not None and at < latest:
+            return True
+        if latest is None or at > latest:
+            self._state.put(slot, at)
+        return False
+
+    def _on_hit(
+        self, hit: Hit, key: str, event: Event, fact: Mapping[str, Any], version: str
+    ) -> list[Action]:
+        rule, at, action_id = hit.rule, event.timestamp, event.identity
         if hit.trigger is Trigger.ARRIVE:
             self._state.cancel(_slot("absent", rule.id, key))
             self._state.put(_slot("arrived", rule.id, key), at)
-            return self._resolve(rule, key, at, event.id, "awaited event arrived")
+            return self._resolve(rule, key, at, action_id, "awaited event arrived")
         if hit.trigger is Trigger.RESOLVE:
-            return self._resolve(rule, key, at, event.id, "resolve condition met")
+            return self._resolve(rule, key, at, action_id, "resolve condition met")
         if rule.absent is not None:
             self._arm(rule, key, event, fact)
             return []
-        if rule.window is not None and not self._window_reached(rule, key, at, event.id, fact):
+        if rule.window is not None and not self._window_reached(rule, key, at, action_id, fact):
             return []
-        return self._occur(rule, key, at, event.id, event.source, rule.render_title(fact))
+        title = rule.render_title(fact)
+        return self._occur(rule, key, at, action_id, event.source, title, version)
 
     def _arm(self, rule: Rule, key: str, event: Event, fact: Mapping[str, Any]) -> None:
         """Start (or restart) an absence timer, unless the awaited event already came."""
@@ -109,13 +124,24 @@ class Engine:
         assert window is not None
         state_key = _slot("window", rule.id, key)
         amount = _number(window.total.get(fact)) if window.total else 1.0
-        entries = [e for e in self._state.get(state_key) or [] if e[0] > at - window.within]
+        entries = self._state.get(state_key) or []
+        if any(entry[2] == event_id for entry in entries):
+            return False
+        entries = [e for e in entries if e[0] > at - 2 * window.within]  # enough for late ones
         entries.append([at, amount, event_id])
         self._state.put(state_key, entries)
-        return sum(entry[1] for entry in entries) >= window.at_least
+        inside = [e for e in entries if at - window.within < e[0] <= at]
+        return sum(entry[1] for entry in inside) >= window.at_least
 
     def _occur(
-        self, rule: Rule, key: str, at: float, action_id: str, source: str, title: str
+        self,
+        rule: Rule,
+        key: str,
+        at: float,
+        action_id: str,
+        source: str,
+        title: str,
+        version: str,
     ) -> list[Action]:
         active_key = _slot("active", rule.id, key)
         if self._state.get(active_key) is None:
@@ -130,7 +156,7 @@ class Engine:
             team=rule.team,
             title=title,
             source=source,
-            rule_set_version=self.rules.version,
+            rule_set_version=version,
         )
         return [occurrence]
 
@@ -159,13 +185,14 @@ class Engine:
     def _on_timer(self, timer: Timer) -> list[Action]:
         kind, rule_id, key = timer.id.split("\x1f", 2)
         action_id = f"timer:{timer.id}@{timer.due!r}"
+        rules = self.book.current.rules
         try:
-            rule = self.rules.by_id(rule_id)
+            rule = rules.by_id(rule_id)
         except KeyError:
             return []  # the rule was removed since the timer was set: nothing left to do
         if kind == "absent":
-            payload = timer.payload
-            return self._occur(rule, key, timer.due, action_id, payload["source"], payload["title"])
+            source, title = timer.payload["source"], timer.payload["title"]
+            return self._occur(rule, key, timer.due, action_id, source, title, rules.version)
         if kind.startswith("sla-"):
             sla_kind = timer.payload["kind"]
             return [SlaCheck(action_id, rule_id, key, timer.due, sla_kind)]

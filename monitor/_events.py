@@ -162,6 +162,11 @@ class Event(BaseModel):
     data: _Payload
 
     @property
+    def identity(self) -> str:
+        """What makes the event unique (CloudEvents: its id within its source)."""
+        return f"{self.source}\x1f{self.id}"
+
+    @property
     def timestamp(self) -> float:
         """Event time as seconds since the epoch."""
         return self.time.timestamp()

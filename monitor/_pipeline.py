@@ -87,7 +87,7 @@ class RunStats:
 
 def event_digest(event: Event) -> str:
     """The identity of an event for de-duplication: its source and id (CloudEvents)."""
-    return hashlib.blake2b(f"{event.source}\x00{event.id}".encode(), digest_size=10).hexdigest()
+    return hashlib.blake2b(event.identity.encode(), digest_size=10).hexdigest()
 
 
 class Pipeline:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rules import Example, Matcher, Rule, RuleSet
+from rules import Example, Rule, RuleBook, RuleSet
 
 from ._engine import Engine
 from ._errors import EventError
@@ -33,21 +33,17 @@ class ExampleResult:
 
 def run_examples(rules: RuleSet, policy: SeverityPolicy) -> Iterator[ExampleResult]:
     """Run every example of every rule, each in a fresh engine over the whole rule set."""
-    matcher = Matcher(rules.rules)
+    book = RuleBook(rules)
     try:
         for rule in rules.rules:
             for example in rule.examples:
-                yield ExampleResult(
-                    rule, example, tuple(_run(rules, matcher, rule, example, policy))
-                )
+                yield ExampleResult(rule, example, tuple(_run(book, rule, example, policy)))
     finally:
-        matcher.close()
+        book.close()
 
 
-def _run(
-    rules: RuleSet, matcher: Matcher, rule: Rule, example: Example, policy: SeverityPolicy
-) -> Iterator[str]:
-    engine = Engine(rules, matcher, MemoryState(), policy=policy)
+def _run(book: RuleBook, rule: Rule, example: Example, policy: SeverityPolicy) -> Iterator[str]:
+    engine = Engine(book, MemoryState(), policy=policy)
     tickets = MemoryTicketStore(policy)
     for index, document in enumerate(example.events):
         try:

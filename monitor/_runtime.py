@@ -30,11 +30,10 @@ class Runtime:
 
     def pipeline(self, observers: Sequence[PipelineObserver] = ()) -> Pipeline:
         """A pipeline over the rules in force and the persisted keyed state."""
-        book = RuleBook(self.settings.rules_dir, event_types=EVENT_TYPES)
+        book = RuleBook.load(self.settings.rules_dir, event_types=EVENT_TYPES)
         checkpoint = RedisCheckpoint(self.client, self.settings.redis_prefix)
         engine = Engine(
-            book.rules,
-            book.matcher,
+            book,
             checkpoint.state,
             policy=self.settings.policy,
             lateness=self.settings.lateness_seconds,

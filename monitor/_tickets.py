@@ -16,6 +16,7 @@ import orjson
 from rules import SEVERITIES
 
 from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._errors import StoreError
 from ._severity import SeverityPolicy
 
 Status = Literal["open", "acknowledged", "resolved", "reopened"]
@@ -25,7 +26,7 @@ WAITING_FOR_ACK = ("open", "reopened")
 
 def ticket_id(rule: str, key: str) -> str:
     """The ticket id for a rule and dedup key: stable, short, readable prefix."""
-    digest = hashlib.blake2b(f"{rule}\x00{key}".encode(), digest_size=6).hexdigest()
+    digest = hashlib.blake2b(f"{rule}\x00{key}".encode(), digest_size=10).hexdigest()
     return f"T-{digest}"
 
 
@@ -113,11 +114,14 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
         return _occur(ticket, action, policy)
     if ticket is None:
         return None
+    if (ticket.rule, ticket.dedup_key) != (action.rule, action.key):
+        raise StoreError(f"ticket id {ticket.id} clashes: {ticket.rule} {ticket.dedup_key!r}")
     if isinstance(action, Resolution):
         if ticket.status == "resolved":
             return ticket
-        change = Change(action.at, "engine", "resolved", action.reason)
-        return _with(ticket, change, status="resolved", resolved_at=action.at)
+        at = max(action.at, ticket.last_seen)  # late evidence cannot close it before it was seen
+        change = Change(at, "engine", "resolved", action.reason)
+        return _with(ticket, change, status="resolved", resolved_at=at)
     if isinstance(action, Escalation):
         if ticket.status == "resolved" or _rank(action.to) >= _rank(ticket.severity):
             return ticket
@@ -128,6 +132,8 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
 
 def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) -> Ticket:
     sla = policy.sla(action.severity)
+    if ticket is not None and (ticket.rule, ticket.dedup_key) != (action.rule, action.key):
+        raise StoreError(f"ticket id {ticket.id} clashes: {ticket.rule} {ticket.dedup_key!r}")
     if ticket is None:
         return Ticket(
             id=ticket_id(action.rule, action.key),

@@ -6,7 +6,7 @@ It matches plain event mappings and imports nothing else of ours.
 from ._durations import parse_duration
 from ._errors import RuleError
 from ._expr import Field, parse_condition, parse_field
-from ._loader import PACKS_DIR, RuleBook, load_rules, rule_files
+from ._loader import PACKS_DIR, InForce, RuleBook, load_rules, rule_files
 from ._matcher import Hit, Matcher, Trigger
 from ._model import SEVERITIES, Absence, Escalation, Example, Rule, RuleSet, Window
 
@@ -18,6 +18,7 @@ __all__ = [
     "Example",
     "Field",
     "Hit",
+    "InForce",
     "Matcher",
     "Rule",
     "RuleBook",

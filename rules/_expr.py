@@ -53,6 +53,15 @@ class Field:
                 return None
         return value
 
+    def value_at(self, fact: Mapping[str, Any]) -> Any:
+        """Like ``get``, but a list on the way means missing: what a condition may read."""
+        value: Any = fact
+        for step in self.steps:
+            if not isinstance(value, Mapping):
+                return None
+            value = value.get(step)
+        return value
+
 
 def _through_list(items: list[Any], steps: tuple[str, ...]) -> list[Any]:
     rest = Field(".".join(steps))
@@ -155,6 +164,14 @@ def fields_of(node: Condition | Operand) -> tuple[str, ...]:
     if isinstance(node, Compare | Arith):
         return tuple(dict.fromkeys(fields_of(node.left) + fields_of(node.right)))
     return ()
+
+
+def compared_fields(condition: Condition) -> tuple[str, ...]:
+    """Paths of every field the condition's comparisons read, without repeats."""
+    if isinstance(condition, And | Or):
+        found = (path for item in condition.items for path in compared_fields(item))
+        return tuple(dict.fromkeys(found))
+    return fields_of(condition) if isinstance(condition, Compare) else ()
 
 
 def _parse(text: str) -> ast.expr:

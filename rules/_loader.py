@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import RuleError
@@ -59,21 +60,44 @@ def load_rules(
     return rule_set
 
 
+@dataclass(frozen=True)
+class InForce:
+    """A rule set and its compiled matcher, always swapped together."""
+
+    rules: RuleSet
+    matcher: Matcher
+
+
 class RuleBook:
     """The rules in force. ``reload`` swaps in a new set only when all of it loads; on any
-    fault the previous rules stay in force and the error is raised to the caller."""
+    fault the previous rules stay in force and the error is raised to the caller.
 
-    def __init__(self, path: Path | str, *, event_types: Sequence[str] | None = None) -> None:
-        self.path = Path(path)
+    Readers take ``current`` once per event; the swap is one assignment. Not for several
+    threads: the replaced matcher is closed at once.
+    """
+
+    def __init__(
+        self, rules: RuleSet, *, path: Path | None = None, event_types: Sequence[str] | None = None
+    ) -> None:
+        self.path = path
         self._event_types = event_types
-        self.rules = load_rules(self.path, event_types=event_types)
-        self.matcher = Matcher(self.rules.rules)
+        self.current = InForce(rules, Matcher(rules.rules))
+
+    @classmethod
+    def load(cls, path: Path | str, *, event_types: Sequence[str] | None = None) -> RuleBook:
+        """The rule files at ``path``, in force."""
+        rules = load_rules(path, event_types=event_types)
+        return cls(rules, path=Path(path), event_types=event_types)
 
     def reload(self) -> RuleSet:
         """Load the files again and put them in force; ``RuleError`` leaves the old ones."""
+        if self.path is None:
+            raise RuleError("these rules were not loaded from files")
         rules = load_rules(self.path, event_types=self._event_types)
-        matcher = Matcher(rules.rules)
-        old = self.matcher
-        self.rules, self.matcher = rules, matcher
-        old.close()
+        old, self.current = self.current, InForce(rules, Matcher(rules.rules))
+        old.matcher.close()
         return rules
+
+    def close(self) -> None:
+        """Free the compiled rules."""
+        self.current.matcher.close()

@@ -202,7 +202,7 @@ def _project(event_type: str, fact: Mapping[str, Any], fields: Iterable[Field]) 
     """Only the fields the rules read: the engine parses less JSON per event."""
     read: dict[str, Any] = {"type": event_type}
     for field in fields:
-        value = field.get(fact)
+        value = field.value_at(fact)
         if value is None:
             continue
         *parents, name = field.steps
@@ -218,7 +218,7 @@ def _project(event_type: str, fact: Mapping[str, Any], fields: Iterable[Field]) 
 
 def _full_match(entry: tuple[Field, re.Pattern[str]], fact: Mapping[str, Any]) -> bool:
     field, pattern = entry
-    value = field.get(fact)
+    value = field.value_at(fact)
     if isinstance(value, float) and value.is_integer():
         value = str(int(value))  # 5.0 reads as "5", as it was most likely written
     elif isinstance(value, int | float) and not isinstance(value, bool):

@@ -20,7 +20,16 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ._durations import parse_duration
 from ._errors import RuleError
-from ._expr import TRUE, And, Condition, negate, parse_condition, parse_field
+from ._expr import (
+    TRUE,
+    And,
+    Condition,
+    Exists,
+    compared_fields,
+    negate,
+    parse_condition,
+    parse_field,
+)
 from ._model import SEVERITIES, Absence, Escalation, Example, Rule, Window
 
 # A missing field renders empty, however deep the path (data.address.city without an address).
@@ -178,10 +187,15 @@ def _build_rule(
 
 
 def _resolve_condition(text: str | None, condition: Condition) -> Condition | None:
-    """``cleared`` resolves when the rule's own condition no longer holds for the key."""
+    """``cleared`` resolves when the rule's own condition no longer holds for the key, on
+    evidence: every field it compares is present (a reading with a field missing proves
+    nothing either way)."""
     if text is None:
         return None
-    return negate(condition) if text.strip() == "cleared" else parse_condition(text)
+    if text.strip() != "cleared":
+        return parse_condition(text)
+    present = tuple(Exists(path) for path in compared_fields(condition))
+    return And((*present, negate(condition)))
 
 
 def _is_timestamp(text: str) -> bool:

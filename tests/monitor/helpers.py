@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor import DEFAULT_POLICY, Engine, MemoryState, MemoryTicketStore, validate_event
-from rules import Matcher, load_rules
+from rules import RuleBook, load_rules
 
 T0 = datetime(2017, 5, 1, 12, 0, tzinfo=UTC)
 _ids = itertools.count()
@@ -35,7 +35,7 @@ class Harness:
 
     def __init__(self) -> None:
         rules = load_rules()
-        self.engine = Engine(rules, Matcher(rules.rules), MemoryState(), policy=DEFAULT_POLICY)
+        self.engine = Engine(RuleBook(rules), MemoryState(), policy=DEFAULT_POLICY)
         self.tickets = MemoryTicketStore(DEFAULT_POLICY)
 
     def feed(self, *documents: dict[str, Any]) -> None:

@@ -71,17 +71,17 @@ def test_duplicate_rule_id_across_files_names_both_places(tmp_path: Path) -> Non
 
 def test_a_broken_reload_leaves_the_previous_rules_in_force(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD)
-    book = RuleBook(path, event_types=EVENT_TYPES)
-    version = book.rules.version
+    book = RuleBook.load(path, event_types=EVENT_TYPES)
+    version = book.current.rules.version
     path.write_text(GOOD.replace("severity: P2", "severity: high"))
     with pytest.raises(RuleError, match=":7:"):
         book.reload()
-    assert book.rules.version == version
+    assert book.current.rules.version == version
     fact = {"type": "stock.level", "data": {"warehouse": "W", "sku": "S", "on_hand": 1}}
-    assert [hit.rule.id for hit in book.matcher.match(fact)] == ["stock.low"]
+    assert [hit.rule.id for hit in book.current.matcher.match(fact)] == ["stock.low"]
     path.write_text(GOOD.replace("< 5", "< 0"))
     assert book.reload().version != version
-    assert book.matcher.match(fact) == []
+    assert book.current.matcher.match(fact) == []
 
 
 def test_shipped_pack_loads_with_the_rules_the_product_promises() -> None:
