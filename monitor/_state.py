@@ -96,10 +96,6 @@ class MemoryState:
         self.dirty.clear()
         self.dirty_timers.clear()
 
-    def value(self, key: str) -> Any:
-        """The stored value (``None`` when deleted), for persistence."""
-        return self._values.get(key)
-
     def timer(self, timer_id: str) -> Timer | None:
         """The pending timer with this id, if any."""
         return self._timers.get(timer_id)
@@ -138,7 +134,7 @@ class RedisStateStore:
     def save(self, state: MemoryState, pipe: redis.client.Pipeline) -> None:
         """Queue the changed keys and timers on ``pipe``; the caller executes it, then calls
         ``state.mark_persisted()``."""
-        values = {key: state.value(key) for key in state.dirty}
+        values = {key: state.get(key) for key in state.dirty}
         _write_hash(
             pipe, self._values_key, {k: orjson.dumps(v) for k, v in values.items() if v is not None}
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from jinja2 import Template, TemplateError
@@ -120,7 +121,8 @@ class RuleSet:
 
     def by_id(self, rule_id: str) -> Rule:
         """The rule with this id; ``KeyError`` if there is none."""
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+        return self._index[rule_id]
+
+    @cached_property
+    def _index(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}

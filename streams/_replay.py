@@ -41,8 +41,9 @@ def replay(
     )
     with ExitStack() as files, Progress(*columns, disable=not progress) as bar:
         task = bar.add_task("replay", total=total or None, events=0)
-        streams = [_records(_open(path, files), path) for path in paths]
-        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_time)
+        timed = len(paths) > 1  # one file needs no merge key
+        streams = [_records(_open(path, files), path, timed=timed) for path in paths]
+        merged = heapq.merge(*streams, key=_time) if timed else streams[0]
         for batch, size in _batches(merged, batch_size):
             pipeline.process(batch)
             bar.update(task, advance=size, events=pipeline.stats.read)
@@ -55,7 +56,7 @@ def _open(path: str, files: ExitStack) -> BinaryIO:
     return files.enter_context(open(path, "rb"))
 
 
-def _records(stream: BinaryIO, name: str) -> Iterator[_Timed]:
+def _records(stream: BinaryIO, name: str, *, timed: bool) -> Iterator[_Timed]:
     """Records with their event time; a line without a readable time keeps the time of the
     line before it, so it stays in place when files are merged."""
     moment = float("-inf")
@@ -63,7 +64,7 @@ def _records(stream: BinaryIO, name: str) -> Iterator[_Timed]:
         if number == 1:
             line = line.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
         if line.strip():
-            moment = _event_time(line, moment)
+            moment = _event_time(line, moment) if timed else moment
             yield moment, RawRecord(line.rstrip(b"\r\n"), f"{name}:{number}"), len(line)
 
 
