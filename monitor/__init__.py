@@ -1,4 +1,4 @@
-"""Order Risk Monitor's domain core: events, keyed state, engine, tickets, settings."""
+"""Order Risk Monitor's domain core: events, keyed state, engine, tickets, metrics, settings."""
 
 from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
 from ._checkpoint import RedisCheckpoint
@@ -6,6 +6,8 @@ from ._dead_letters import DeadLetter, DeadLetterSink, FileDeadLetters
 from ._engine import Engine
 from ._errors import ConfigError, EventError, ImportMappingError, RiskMonitorError, StoreError
 from ._events import EVENT_TYPES, Event, parse_event, validate_event
+from ._metrics import PipelineMetrics, TicketMetrics
+from ._metrics_http import serving_metrics
 from ._pipeline import (
     Batch,
     Checkpoint,
@@ -45,6 +47,7 @@ __all__ = [
     "MemoryTicketStore",
     "Occurrence",
     "Pipeline",
+    "PipelineMetrics",
     "PipelineObserver",
     "RawRecord",
     "RedisCheckpoint",
@@ -62,6 +65,7 @@ __all__ = [
     "StoreError",
     "Ticket",
     "TicketChange",
+    "TicketMetrics",
     "TicketStore",
     "Timer",
     "connect",
@@ -71,6 +75,7 @@ __all__ = [
     "open_runtime",
     "parse_event",
     "run_examples",
+    "serving_metrics",
     "ticket_id",
     "validate_event",
 ]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
+from prometheus_client import CollectorRegistry
 
 from rules import SEVERITIES, load_rules
 
 from .._events import EVENT_TYPES
+from .._metrics import PipelineMetrics, TicketMetrics
+from .._metrics_http import serving_metrics, wait_for_stop_signal
+from .._pipeline import PipelineObserver
 from .._rule_examples import run_examples
 from .._runtime import open_runtime
 from .._settings import load_settings
+from .._ticket_store import TicketStore
 from .._tickets import STATUSES, Ticket
 from ._output import console, print_json_lines, print_summary, ticket_table
 
@@ -28,20 +34,55 @@ FORMAT = click.option(
 )
 @click.option("--batch-size", type=click.IntRange(min=1), help="Events per batch.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a tty).")
-def run_command(files: tuple[str, ...], batch_size: int | None, progress: bool | None) -> None:
+@click.option(
+    "--metrics-port", type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics during the run (0: any free port).",
+)  # fmt: skip
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Metrics address.")
+@click.option(
+    "--serve-after", is_flag=True,
+    help="Keep serving metrics after the run, until interrupted (SIGINT or SIGTERM).",
+)  # fmt: skip
+def run_command(
+    files: tuple[str, ...],
+    batch_size: int | None,
+    progress: bool | None,
+    metrics_port: int | None,
+    metrics_host: str,
+    serve_after: bool,
+) -> None:
     """Replay event files (JSON Lines; - for stdin) through the rules into tickets.
 
     Several files are merged by event time."""
     from streams import replay  # the runner: imported when this command runs
 
+    if serve_after and metrics_port is None:
+        raise click.UsageError("--serve-after needs --metrics-port")
     settings = load_settings()
     runtime = open_runtime(settings)
-    pipeline = runtime.pipeline()
-    show = sys.stderr.isatty() if progress is None else progress
-    stats = replay(pipeline, files, batch_size=batch_size or settings.batch_size, progress=show)
-    print_summary(stats)
-    if stats.dead_letters:
-        console.print(f"Dead letters: {runtime.dead_letters.path}")
+    with ExitStack() as stack:
+        observers: list[PipelineObserver] = []
+        if metrics_port is not None:
+            observers.append(_serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
+        pipeline = runtime.pipeline(observers=observers)
+        show = sys.stderr.isatty() if progress is None else progress
+        batches = batch_size or settings.batch_size
+        stats = replay(pipeline, files, batch_size=batches, progress=show)
+        print_summary(stats)
+        if stats.dead_letters:
+            console.print(f"Dead letters: {runtime.dead_letters.path}")
+        if serve_after:
+            console.print("Run done; serving metrics until interrupted")
+            wait_for_stop_signal()
+
+
+def _serve_metrics(stack: ExitStack, tickets: TicketStore, host: str, port: int) -> PipelineMetrics:
+    """Declare the metrics on a registry of their own and serve it until ``stack`` closes."""
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry)
+    registry.register(TicketMetrics(tickets))
+    console.print(f"Metrics at {stack.enter_context(serving_metrics(registry, host, port))}")
+    return metrics
 
 
 @click.group("tickets")
