@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test lint check bench
+.PHONY: install test-programs demo test lint check bench
 
 $(BIN)/riskmon: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ install: $(BIN)/riskmon
 demo: install
 	$(BIN)/riskmon demo
 
-test: install
+# Programs the tests run, from Debian's packages: Prometheus and promtool (metrics tests).
+test-programs:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus; }
+
+test: install test-programs
 	$(BIN)/pytest
 
 lint: install
