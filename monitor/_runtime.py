@@ -17,6 +17,7 @@ from ._pipeline import Pipeline, PipelineObserver
 from ._redis import connect
 from ._settings import Settings
 from ._ticket_store import RedisTicketStore
+from .report import ReportRecorder
 
 
 @dataclass
@@ -29,7 +30,8 @@ class Runtime:
     dead_letters: FileDeadLetters
 
     def pipeline(self, observers: Sequence[PipelineObserver] = ()) -> Pipeline:
-        """A pipeline over the rules in force and the persisted keyed state."""
+        """A pipeline over the rules in force and the persisted keyed state; it records the
+        patrol report's figures besides any other ``observers``."""
         book = RuleBook.load(self.settings.rules_dir, event_types=EVENT_TYPES)
         checkpoint = RedisCheckpoint(self.client, self.settings.redis_prefix)
         engine = Engine(
@@ -44,7 +46,7 @@ class Runtime:
             checkpoint,
             self.dead_letters,
             max_future=self.settings.max_future_seconds,
-            observers=observers,
+            observers=[ReportRecorder(self.client, self.settings.redis_prefix), *observers],
         )
 
 

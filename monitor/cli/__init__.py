@@ -12,6 +12,7 @@ from .._errors import RiskMonitorError
 from ._commands import rules_group, run_command, tickets_group
 from ._demo import demo_command
 from ._import import import_group
+from ._report import report_group
 
 
 class _Main(click.Group):
@@ -28,5 +29,5 @@ main = _Main(
     name="riskmon",
     help="Order Risk Monitor: risk rules over order, stock and logistics events.",
 )
-for command in (import_group, run_command, tickets_group, rules_group, demo_command):
+for command in (import_group, run_command, tickets_group, rules_group, demo_command, report_group):
     main.add_command(command)

@@ -1,0 +1,128 @@
+"""The ticket figures of a period, read from ticket episodes (and findings, for rule health).
+
+Tickets count by event time: opened by their first-seen time, reopened and resolved by the
+time of that change, open at the period's end; severities as they stood at that moment.
+Nobody acknowledges tickets yet, so SLA attainment is for resolution only, and a ticket the
+engine resolved before its acknowledge SLA ran out is one "closed without action".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rules import SEVERITIES
+
+from ._episodes import Episode
+from ._model import RuleHealth, RuleTickets, SelfResolved, SeverityRow, TopRule, ratio
+
+TOP = 10
+
+
+@dataclass
+class _Tickets:
+    """Counts of episodes in ``[start, end)``."""
+
+    opened: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    open_at_end: int = 0
+    sla_met: int = 0
+    sla_missed: int = 0
+    durations: list[float] = field(default_factory=list)
+
+
+def _count(
+    episodes: Sequence[Episode],
+    start: float,
+    end: float,
+    counts: Callable[[Episode, float], bool] = lambda episode, moment: True,
+) -> _Tickets:
+    """Count the episodes' changes in the period for which ``counts(episode, moment)`` holds
+    (e.g. the severity at that moment is P1)."""
+    found = _Tickets()
+    for e in episodes:
+        if start <= e.start < end and counts(e, e.start):
+            found.reopened += e.reopened
+            found.opened += not e.reopened
+        if e.end is not None and start <= e.end < end and counts(e, e.end):
+            found.resolved += 1
+            found.sla_met += e.resolve_breach is None
+            found.durations.append(e.end - e.start)
+        if e.open_at(end) and counts(e, end):
+            found.open_at_end += 1
+        breach = e.resolve_breach
+        if breach is not None and start <= breach < end and counts(e, breach):
+            found.sla_missed += 1
+    return found
+
+
+def rule_tickets(episodes: Sequence[Episode], rule: str, start: float, end: float) -> RuleTickets:
+    """One rule's tickets in ``[start, end)``."""
+    c = _count([e for e in episodes if e.rule == rule], start, end)
+    return RuleTickets(rule, c.opened, c.reopened, c.resolved, c.open_at_end)
+
+
+def severity_rows(episodes: Sequence[Episode], start: float, end: float) -> list[SeverityRow]:
+    """Tickets by severity, then all together."""
+    rows = []
+    for severity in (*SEVERITIES, "all"):
+        c = _count(episodes, start, end, _at(severity))
+        rows.append(
+            SeverityRow(
+                severity,
+                c.opened,
+                c.reopened,
+                c.resolved,
+                c.open_at_end,
+                c.sla_met,
+                c.sla_missed,
+                ratio(c.sla_met, c.sla_met + c.sla_missed).share,
+                round(sum(c.durations) / len(c.durations)) if c.durations else None,
+            )
+        )
+    return rows
+
+
+def _at(severity: str) -> Callable[[Episode, float], bool]:
+    """Whether an episode's severity at a moment is ``severity`` (any, for "all")."""
+    return lambda e, moment: severity == "all" or e.severity_before(moment) == severity
+
+
+def top_rules(
+    findings: Counter[str], episodes: Sequence[Episode], start: float, end: float
+) -> list[TopRule]:
+    """The rules with the most findings (then ticket changes) in the period."""
+    by_rule: dict[str, list[Episode]] = {rule: [] for rule in findings}
+    for e in episodes:
+        by_rule.setdefault(e.rule, []).append(e)
+    rows = []
+    for rule, mine in by_rule.items():
+        c = _count(mine, start, end)
+        if findings[rule] or c.opened or c.reopened or c.resolved:
+            rows.append(
+                TopRule(rule, findings[rule], c.opened, c.reopened, c.resolved, c.open_at_end)
+            )
+    rows.sort(key=lambda r: (-r.findings, -(r.opened + r.reopened + r.resolved), r.rule))
+    return rows[:TOP]
+
+
+def rule_health(
+    findings: Counter[str],
+    episodes: Sequence[Episode],
+    rules: Sequence[str],
+    start: float,
+    end: float,
+) -> RuleHealth:
+    """Rules in force that never fired; per rule, how many of its resolutions in the period
+    came before the acknowledge SLA ran out (flagged when most did: likely noise)."""
+    resolved: dict[str, list[Episode]] = {}
+    for e in episodes:
+        if e.end is not None and start <= e.end < end:
+            resolved.setdefault(e.rule, []).append(e)
+    rows = []
+    for rule, done in sorted(resolved.items()):
+        quick = ratio(sum(e.ack_breach is None for e in done), len(done))
+        rows.append(SelfResolved(rule, quick, flagged=(quick.share or 0) > 0.5))
+    return RuleHealth(sorted(rule for rule in rules if not findings[rule]), rows)
