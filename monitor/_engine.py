@@ -69,6 +69,16 @@ class Engine:
         self._state.watermark = watermark
         return self._fire_due()
 
+    def reopened(self, rule_id: str, key: str, since: float) -> None:
+        """A ticket was reopened (after a person resolved it, the engine may not know):
+        its SLA and escalation clocks start again from ``since``."""
+        try:
+            rule = self.book.current.rules.by_id(rule_id)
+        except KeyError:
+            return
+        self._state.put(_slot("active", rule.id, key), since)
+        self._schedule_deadlines(rule, key, since)
+
     def _fire_due(self) -> list[Action]:
         actions: list[Action] = []
         for timer in self._state.pop_due(self._state.watermark):

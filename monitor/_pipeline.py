@@ -149,6 +149,10 @@ class Pipeline:
 
     def _store(self, actions: list[Action], digests: list[str]) -> list[TicketChange]:
         changes = self.tickets.apply(actions)
+        for change in changes:
+            if change.change == "reopened":
+                ticket = change.ticket
+                self.engine.reopened(ticket.rule, ticket.dedup_key, ticket.last_seen)
         self.checkpoint.commit(digests)
         return changes
 

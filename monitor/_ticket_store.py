@@ -99,6 +99,27 @@ class RedisTicketStore:
         pipe.execute()
         return changes
 
+    def update(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+        """Apply a person's change to one ticket, atomically; ``StoreError`` if there is none."""
+        key = self._key(ticket_id)
+        try:
+            with self._client.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(key)
+                        raw = pipe.get(key)
+                        if raw is None:
+                            raise StoreError(f"no ticket {ticket_id}")
+                        ticket = change(Ticket.from_record(cast(bytes, raw)))
+                        pipe.multi()
+                        pipe.set(key, ticket.to_record())
+                        pipe.execute()
+                        return ticket
+                    except redis.WatchError:
+                        continue
+        except redis.RedisError as error:
+            raise StoreError(f"cannot write tickets to Redis: {error}") from error
+
     def get(self, ticket_id: str) -> Ticket | None:
         """The ticket with this id, or ``None``."""
         try:

@@ -61,6 +61,10 @@ class Ticket:
     breached_acknowledge: bool = False
     breached_resolve: bool = False
     resolved_at: float | None = None
+    acknowledged_at: float | None = None
+    assignee: str | None = None
+    root_cause: str | None = None
+    action_taken: str | None = None
     history: tuple[Change, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +87,12 @@ class Ticket:
                 "resolve": self.breached_resolve,
             },
             "resolved_at": iso(self.resolved_at) if self.resolved_at is not None else None,
+            "acknowledged_at": (
+                iso(self.acknowledged_at) if self.acknowledged_at is not None else None
+            ),
+            "assignee": self.assignee,
+            "root_cause": self.root_cause,
+            "action_taken": self.action_taken,
             "rule_set_version": self.rule_set_version,
             "source": self.source,
             "history": [
@@ -121,12 +131,12 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
             return ticket
         at = max(action.at, ticket.last_seen)  # late evidence cannot close it before it was seen
         change = Change(at, "engine", "resolved", action.reason)
-        return _with(ticket, change, status="resolved", resolved_at=at)
+        return with_change(ticket, change, status="resolved", resolved_at=at)
     if isinstance(action, Escalation):
         if ticket.status == "resolved" or _rank(action.to) >= _rank(ticket.severity):
             return ticket
         change = Change(action.at, "engine", "escalated", f"{ticket.severity} → {action.to}")
-        return _with(ticket, change, severity=action.to)
+        return with_change(ticket, change, severity=action.to)
     return _check_sla(ticket, action)
 
 
@@ -156,7 +166,7 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
     if ticket.status != "resolved":
         return replace(ticket, occurrences=ticket.occurrences + 1, last_seen=last_seen)
     change = Change(action.at, "engine", "reopened", action.title)
-    return _with(
+    return with_change(
         ticket,
         change,
         status="reopened",
@@ -178,16 +188,17 @@ def _check_sla(ticket: Ticket, action: SlaCheck) -> Ticket:
         late = ticket.status in WAITING_FOR_ACK and action.at >= ticket.acknowledge_due
         if late and not ticket.breached_acknowledge:
             change = Change(action.at, "engine", "sla-breached", "not acknowledged in time")
-            return _with(ticket, change, breached_acknowledge=True)
+            return with_change(ticket, change, breached_acknowledge=True)
         return ticket
     late = ticket.status != "resolved" and action.at >= ticket.resolve_due
     if late and not ticket.breached_resolve:
         change = Change(action.at, "engine", "sla-breached", "not resolved in time")
-        return _with(ticket, change, breached_resolve=True)
+        return with_change(ticket, change, breached_resolve=True)
     return ticket
 
 
-def _with(ticket: Ticket, change: Change, **fields: Any) -> Ticket:
+def with_change(ticket: Ticket, change: Change, **fields: Any) -> Ticket:
+    """The ticket with ``fields`` changed and ``change`` appended to its history."""
     return replace(ticket, history=(*ticket.history, change), **fields)
 
 

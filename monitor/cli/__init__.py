@@ -13,6 +13,7 @@ from ._commands import rules_group, run_command, tickets_group
 from ._demo import demo_command
 from ._import import import_group
 from ._report import report_group
+from ._ticket_work import TICKET_WORK
 
 
 class _Main(click.Group):
@@ -31,3 +32,5 @@ main = _Main(
 )
 for command in (import_group, run_command, tickets_group, rules_group, demo_command, report_group):
     main.add_command(command)
+for command in TICKET_WORK:
+    tickets_group.add_command(command)

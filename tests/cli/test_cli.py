@@ -137,3 +137,41 @@ def test_demo_imports_and_replays_the_shipped_sample() -> None:
     assert "imported olist: 224 rows → 889 events" in output
     assert "imported civ_stock: 640 rows → 640 events" in output
     assert "1,529 records read" in output and "delivery.late" in output
+
+
+def test_people_work_tickets_from_the_command_line(tmp_path: Path) -> None:
+    _invoke("run", str(_events_file(tmp_path / "e.jsonl")), "--no-progress")
+    code, output = _invoke("tickets", "list", "--rule", "customs.hold", "--format", "json")
+    ticket_id = orjson.loads(output.splitlines()[0])["id"]
+    assert _invoke("tickets", "ack", ticket_id, "--by", "ana")[0] == 0
+    assert _invoke("tickets", "assign", ticket_id, "--to", "customs-desk", "--by", "ana")[0] == 0
+    assert _invoke("tickets", "comment", ticket_id, "broker called", "--by", "bo")[0] == 0
+    code, output = _invoke("tickets", "resolve", ticket_id, "--by", "bo")
+    assert code == 1 and "root cause" in output
+    code, output = _invoke(
+        "tickets",
+        "resolve",
+        ticket_id,
+        "--by",
+        "bo",
+        "--root-cause",
+        "missing invoice",
+        "--action",
+        "sent it",
+    )
+    assert code == 0, output
+    code, output = _invoke("tickets", "show", ticket_id, "--format", "json")
+    shown = orjson.loads(output)
+    assert (shown["status"], shown["assignee"], shown["root_cause"]) == (
+        "resolved",
+        "customs-desk",
+        "missing invoice",
+    )
+    assert [(c["by"], c["action"]) for c in shown["history"]][1:] == [
+        ("ana", "acknowledged"),
+        ("ana", "assigned"),
+        ("bo", "commented"),
+        ("bo", "resolved"),
+    ]
+    code, output = _invoke("tickets", "ack", ticket_id)
+    assert code == 1 and "only open tickets" in output
