@@ -4,7 +4,10 @@ registry (tests use a fresh one).
 Two sources feed them. ``PipelineMetrics`` is a pipeline observer: it counts what each
 processed batch did. ``TicketMetrics`` is a collector that reads the ticket store when
 scraped, so the gauges that describe tickets are right after a restart, and whichever
-process wrote the tickets. Label values are bounded (event types, sources, rules,
+process wrote the tickets. Time to acknowledge is read there too: people acknowledge tickets
+with ``riskmon tickets ack`` (``RedisTicketStore.update``, another process than the pipeline),
+so no process sees every acknowledgement happen; every acknowledgement is in the store.
+Label values are bounded (event types, sources, rules,
 severities, teams, reasons, change kinds): never an order, ticket or event id.
 """
 
@@ -16,8 +19,9 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from rules import SEVERITIES
 
@@ -25,6 +29,7 @@ from ._actions import Occurrence
 from ._pipeline import Batch
 from ._ticket_store import TicketStore
 from ._tickets import Ticket
+from .report._episodes import episodes
 
 _HOUR = 3600.0
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -167,19 +172,24 @@ class TicketMetrics(Collector):
     def __init__(self, tickets: TicketStore) -> None:
         self._tickets = tickets
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[Metric]:
         """The families without samples: lets the registry refuse duplicate names without
         reading the store."""
-        return iter(_families())
+        return iter([*_families(), _acknowledge_family()])
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         """The families, with samples from the store as it is now."""
         open_tickets: Tally[tuple[str, str]] = Tally()
         breached: Tally[tuple[str, str]] = Tally()
         by_rule: Tally[str] = Tally()
         teams: set[str] = set()
+        acknowledged: dict[str, list[float]] = {severity: [] for severity in SEVERITIES}
         for ticket in self._tickets.all():
             teams.add(ticket.team)
+            for episode in episodes([ticket]):
+                if episode.acknowledged is not None:
+                    severity = episode.severity_before(episode.acknowledged)
+                    acknowledged[severity].append(episode.acknowledged - episode.start)
             if ticket.status == "resolved":
                 continue
             open_tickets[ticket.severity, ticket.team] += 1
@@ -196,7 +206,24 @@ class TicketMetrics(Collector):
                 sla.add_metric([severity, kind], breached[severity, kind])
         for family, (_, rule, _) in zip(rules, RULE_GAUGES, strict=True):
             family.add_metric([], by_rule[rule])
-        return iter([opened, sla, *rules])
+        return iter([opened, sla, *rules, _acknowledge_family(acknowledged)])
+
+
+def _acknowledge_family(seconds: dict[str, list[float]] | None = None) -> HistogramMetricFamily:
+    """Time to acknowledge: one observation per acknowledged episode in the store, labelled
+    with the severity when it was acknowledged; the store holds every acknowledgement, so the
+    buckets only grow (as long as tickets are kept)."""
+    family = HistogramMetricFamily(
+        "riskmon_ticket_acknowledge_seconds",
+        "Time from a ticket's opening (or reopening) to a person's acknowledgement, read from"
+        " the ticket store at scrape time.",
+        labels=["severity"],
+    )
+    for severity, observed in (seconds or {}).items():
+        buckets = [(floatToGoString(b), sum(s <= b for s in observed)) for b in RESOLUTION_BUCKETS]
+        buckets.append(("+Inf", len(observed)))
+        family.add_metric([severity], buckets, sum(observed))
+    return family
 
 
 def _families() -> list[GaugeMetricFamily]:

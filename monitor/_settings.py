@@ -22,6 +22,8 @@ from rules import PACKS_DIR, RuleError, parse_duration
 
 from ._errors import ConfigError
 from ._severity import DEFAULT_SLA_TEXT, SeverityPolicy
+from .report._period import ReportError
+from .report._schedule import ScheduleEntry, parse_schedule
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
     max_future: str = Field("1d", description="how far ahead of the wall clock an event may be")
     batch_size: int = Field(1000, gt=0, description="events per processing batch")
     sla: dict[str, dict[str, str]] = Field(default_factory=lambda: DEFAULT_SLA_TEXT)
+    report_schedule: list[dict[str, str]] = Field(
+        default_factory=list, description='daily reports, e.g. [{tz = "UTC", at = "06:00"}]'
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -66,6 +71,11 @@ class Settings(BaseSettings):
         """The severity policy (SLA per severity)."""
         return SeverityPolicy.from_text(self.sla)
 
+    @property
+    def schedule(self) -> tuple[ScheduleEntry, ...]:
+        """``report_schedule`` as entries (zone and local time of each daily report)."""
+        return parse_schedule(self.report_schedule)
+
 
 def load_settings() -> Settings:
     """Read the settings; ``ConfigError`` with a plain message if any is invalid."""
@@ -77,10 +87,13 @@ def load_settings() -> Settings:
         settings.policy  # noqa: B018 -- validates the SLA durations now, not on first use
         parse_duration(settings.allowed_lateness)
         parse_duration(settings.max_future)
+        settings.schedule  # noqa: B018 -- validates the zones and times now, not on first use
     except ValidationError as error:
         first = error.errors()[0]
         name = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"setting {name}: {first['msg']}") from None
+    except ReportError as error:
+        raise ConfigError(f"setting {error}") from None
     except (RuleError, SettingsError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"settings: {error}") from None
     return settings

@@ -180,6 +180,7 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
         breached_acknowledge=False,
         breached_resolve=False,
         resolved_at=None,
+        acknowledged_at=None,
     )
 
 

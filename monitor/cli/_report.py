@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any, cast
 
 import click
+import orjson
 
 from rules import load_rules
 
+from .._errors import RiskMonitorError
 from .._events import EVENT_TYPES
-from .._runtime import open_runtime
-from .._settings import load_settings
+from .._runtime import Runtime, open_runtime
+from .._settings import Settings, load_settings
 from ..report import (
     FORMATS,
     Aggregates,
     Format,
     Period,
+    Report,
     ReportStore,
+    ScheduledRun,
+    SystemClock,
     build_report,
     daily,
+    done_by,
+    next_run,
+    run_schedule,
     weekly,
 )
 from ._output import console, print_json_lines
@@ -98,17 +109,82 @@ def show_report(report_id: str, form: str) -> None:
     click.echo(text, nl=False)
 
 
-def _generate(period: Period, form: Format, output: Path | None) -> None:
+@report_group.command("schedule")
+@click.option("--once", is_flag=True, help="Generate what is due or missed now, then exit.")
+def schedule_command(once: bool) -> None:
+    """Generate the daily reports of the report_schedule setting, each at its local time.
+
+    Runs until SIGINT or SIGTERM; a report missed while it was not running (yesterday's, not
+    stored since its due time) is generated at start. One line per stored report."""
     settings = load_settings()
+    schedule = settings.schedule
+    if not schedule:
+        raise click.ClickException("no report_schedule set (see README, Configuration)")
     runtime = open_runtime(settings)
-    rules = load_rules(settings.rules_dir, event_types=EVENT_TYPES)
+    rules = [rule.id for rule in load_rules(settings.rules_dir, event_types=EVENT_TYPES).rules]
+    store = ReportStore(runtime.client, settings.redis_prefix)
+    clock = SystemClock()
+
+    def done(run: ScheduledRun) -> bool:
+        stored = store.get(run.report_id, "json")
+        return done_by(orjson.loads(stored)["generated_at"] if stored else None, run)
+
+    def generate(run: ScheduledRun) -> None:
+        report = _store(run.period, settings, runtime, rules)[0]
+        late = " (made up: missed)" if (clock.now() - run.due).total_seconds() > 60 else ""
+        due = run.due.astimezone(run.entry.tz).isoformat(timespec="minutes")
+        click.echo(f"stored {report.id}, due {due}{late}")
+
+    def failed(run: ScheduledRun, error: RiskMonitorError) -> None:
+        click.echo(f"failed {run.report_id}: {error} (tried again later)", err=True)
+
+    with _stopping(clock):
+        failures = run_schedule(
+            schedule, clock=clock, done=done, generate=generate, failed=failed, once=once
+        )
+    upcoming = next_run(schedule, clock.now())
+    if once and upcoming is not None:
+        due = upcoming.due.astimezone(upcoming.entry.tz).isoformat(timespec="minutes")
+        click.echo(f"next: {upcoming.report_id} at {due}", err=True)
+    if failures:
+        raise click.ClickException(f"{failures} report(s) failed")
+
+
+@contextmanager
+def _stopping(clock: SystemClock) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the clock's waits; the previous handlers are restored after."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        clock.stop.set()
+
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _store(
+    period: Period, settings: Settings, runtime: Runtime, rules: Sequence[str]
+) -> tuple[Report, Mapping[Format, str]]:
+    """Build the report of ``period`` and store it; returns it and its renderings."""
     report = build_report(
         period,
         aggregates=Aggregates(runtime.client, settings.redis_prefix),
         tickets=runtime.tickets,
-        rules=[rule.id for rule in rules.rules],
+        rules=rules,
     )
-    text = ReportStore(runtime.client, settings.redis_prefix).save(report)[form]
+    return report, ReportStore(runtime.client, settings.redis_prefix).save(report)
+
+
+def _generate(period: Period, form: Format, output: Path | None) -> None:
+    settings = load_settings()
+    runtime = open_runtime(settings)
+    rules = load_rules(settings.rules_dir, event_types=EVENT_TYPES)
+    report, rendered = _store(period, settings, runtime, [rule.id for rule in rules.rules])
+    text = rendered[form]
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -8,6 +8,17 @@ from ._model import Report
 from ._period import Period, ReportError, daily, weekly
 from ._recorder import ReportRecorder
 from ._render import FORMATS, Format, render
+from ._schedule import (
+    ScheduleClock,
+    ScheduledRun,
+    ScheduleEntry,
+    SystemClock,
+    done_by,
+    due_runs,
+    next_run,
+    parse_schedule,
+    run_schedule,
+)
 from ._store import ReportStore
 
 __all__ = [
@@ -19,8 +30,17 @@ __all__ = [
     "ReportError",
     "ReportRecorder",
     "ReportStore",
+    "ScheduleClock",
+    "ScheduleEntry",
+    "ScheduledRun",
+    "SystemClock",
     "build_report",
     "daily",
+    "done_by",
+    "due_runs",
+    "next_run",
+    "parse_schedule",
     "render",
+    "run_schedule",
     "weekly",
 ]

@@ -104,6 +104,9 @@ def headline(f: Figures) -> Headline:
         "tickets_open": everything.open_at_end,
         "sla_attainment": everything.sla_attainment,
         "mttr_seconds": everything.mttr_seconds,
+        "tickets_acknowledged": everything.acknowledged,
+        "ack_sla_attainment": everything.ack_sla_attainment,
+        "mtta_seconds": everything.mtta_seconds,
     }
 
 

@@ -101,6 +101,11 @@ class SeverityRow:
     sla_missed: int  # resolve SLA breached in the period
     sla_attainment: float | None
     mttr_seconds: int | None  # mean time from (re)opening to resolution
+    acknowledged: int  # episodes a person acknowledged in the period
+    ack_sla_met: int  # of those, acknowledged before the acknowledge SLA breached
+    ack_sla_missed: int  # acknowledge SLA breached in the period
+    ack_sla_attainment: float | None  # met ÷ (met + missed)
+    mtta_seconds: int | None  # mean time from (re)opening to acknowledgement
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ class TopSource:
 
 @dataclass(frozen=True)
 class SelfResolved:
-    """A rule's resolutions, and how many came before the acknowledge SLA ran out."""
+    """A rule's resolutions, and how many came before the acknowledge SLA ran out with nobody
+    having acknowledged the ticket."""
 
     rule: str
     before_ack: Ratio

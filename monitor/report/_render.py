@@ -35,6 +35,9 @@ HEADLINE = {
     "tickets_open": ("Tickets open at the end", "count"),
     "sla_attainment": ("Resolve SLA attainment", "share"),
     "mttr_seconds": ("MTTR", "duration"),
+    "tickets_acknowledged": ("Tickets acknowledged", "count"),
+    "ack_sla_attainment": ("Acknowledge SLA attainment", "share"),
+    "mtta_seconds": ("MTTA", "duration"),
 }
 
 

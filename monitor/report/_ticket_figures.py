@@ -2,8 +2,13 @@
 
 Tickets count by event time: opened by their first-seen time, reopened and resolved by the
 time of that change, open at the period's end; severities as they stood at that moment.
-Nobody acknowledges tickets yet, so SLA attainment is for resolution only, and a ticket the
-engine resolved before its acknowledge SLA ran out is one "closed without action".
+Acknowledgements count by when a person acknowledged (or resolved) an episode. SLA
+attainment, for each of acknowledge and resolve: the episodes acknowledged (resolved) in the
+period before that SLA breached, divided by those plus the breaches of that SLA in the period
+(an acknowledge breach counts unless the episode was acknowledged before it: an episode
+breached in one period and acknowledged in a later one counts as missed in the first, and
+only towards MTTA in the second). A ticket the engine resolved before its
+acknowledge SLA ran out, with nobody having acknowledged it, is one "closed without action".
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ class _Tickets:
     sla_met: int = 0
     sla_missed: int = 0
     durations: list[float] = field(default_factory=list)
+    acknowledged: int = 0
+    ack_met: int = 0
+    ack_missed: int = 0
+    ack_durations: list[float] = field(default_factory=list)
 
 
 def _count(
@@ -50,6 +59,19 @@ def _count(
             found.resolved += 1
             found.sla_met += e.resolve_breach is None
             found.durations.append(e.end - e.start)
+        acked = e.acknowledged
+        if acked is not None and start <= acked < end and counts(e, acked):
+            found.acknowledged += 1
+            found.ack_met += e.acknowledged_in_time()
+            found.ack_durations.append(acked - e.start)
+        ack_breach = e.ack_breach
+        if (
+            ack_breach is not None
+            and not e.acknowledged_in_time()
+            and start <= ack_breach < end
+            and counts(e, ack_breach)
+        ):
+            found.ack_missed += 1
         if e.open_at(end) and counts(e, end):
             found.open_at_end += 1
         breach = e.resolve_breach
@@ -71,18 +93,27 @@ def severity_rows(episodes: Sequence[Episode], start: float, end: float) -> list
         c = _count(episodes, start, end, _at(severity))
         rows.append(
             SeverityRow(
-                severity,
-                c.opened,
-                c.reopened,
-                c.resolved,
-                c.open_at_end,
-                c.sla_met,
-                c.sla_missed,
-                ratio(c.sla_met, c.sla_met + c.sla_missed).share,
-                round(sum(c.durations) / len(c.durations)) if c.durations else None,
+                severity=severity,
+                opened=c.opened,
+                reopened=c.reopened,
+                resolved=c.resolved,
+                open_at_end=c.open_at_end,
+                sla_met=c.sla_met,
+                sla_missed=c.sla_missed,
+                sla_attainment=ratio(c.sla_met, c.sla_met + c.sla_missed).share,
+                mttr_seconds=_mean(c.durations),
+                acknowledged=c.acknowledged,
+                ack_sla_met=c.ack_met,
+                ack_sla_missed=c.ack_missed,
+                ack_sla_attainment=ratio(c.ack_met, c.ack_met + c.ack_missed).share,
+                mtta_seconds=_mean(c.ack_durations),
             )
         )
     return rows
+
+
+def _mean(durations: Sequence[float]) -> int | None:
+    return round(sum(durations) / len(durations)) if durations else None
 
 
 def _at(severity: str) -> Callable[[Episode, float], bool]:
@@ -116,13 +147,14 @@ def rule_health(
     end: float,
 ) -> RuleHealth:
     """Rules in force that never fired; per rule, how many of its resolutions in the period
-    came before the acknowledge SLA ran out (flagged when most did: likely noise)."""
+    came before the acknowledge SLA ran out with nobody having acknowledged the ticket
+    (flagged when most did: likely noise)."""
     resolved: dict[str, list[Episode]] = {}
     for e in episodes:
         if e.end is not None and start <= e.end < end:
             resolved.setdefault(e.rule, []).append(e)
     rows = []
     for rule, done in sorted(resolved.items()):
-        quick = ratio(sum(e.ack_breach is None for e in done), len(done))
+        quick = ratio(sum(e.ack_breach is None and e.acknowledged is None for e in done), len(done))
         rows.append(SelfResolved(rule, quick, flagged=(quick.share or 0) > 0.5))
     return RuleHealth(sorted(rule for rule in rules if not findings[rule]), rows)

@@ -14,6 +14,7 @@ import redis
 from prometheus_client import CollectorRegistry
 
 from monitor import DEFAULT_POLICY, PipelineMetrics, RedisTicketStore, RunStats, TicketMetrics
+from monitor._ticket_work import acknowledge, resolve
 from streams import replay
 
 from ..monitor.helpers import at, event
@@ -177,3 +178,32 @@ def test_a_second_replay_counts_duplicates_and_changes_nothing(
     assert _samples(registry, "riskmon_ticket_changes_total", "change") == {}
     assert _value(registry, "riskmon_dead_letters_total", reason="unknown-type") == 1
     assert _value(registry, "riskmon_open_tickets", severity="P1", team="inventory") == 1
+
+
+def test_time_to_acknowledge_is_read_from_the_store(
+    events: Path, any_redis: tuple[redis.Redis, str]
+) -> None:
+    """B (stock.below-safety, opened h1 at P2, escalated to P1 at h73) acknowledged at h1.5;
+    O1 (fulfilment.not-handed-over, opened h168.5 at P2) resolved by a person at h171.5,
+    which acknowledges it: two P2 observations, 0.5 h and 3 h."""
+    client, prefix = any_redis
+    registry, _ = _replay(client, prefix, events)
+    store = RedisTicketStore(client, prefix, DEFAULT_POLICY)
+    ids = {ticket.rule: ticket.id for ticket in store.all()}
+    store.update(ids["stock.below-safety"], lambda t: acknowledge(t, by="ann", at=at(1.5)))
+    store.update(ids["fulfilment.not-handed-over"], lambda t: resolve(t, by="bo", at=at(171.5)))
+    fresh = CollectorRegistry()
+    fresh.register(TicketMetrics(RedisTicketStore(client, prefix, DEFAULT_POLICY)))
+    name = "riskmon_ticket_acknowledge_seconds"
+    for scraped in (registry, fresh):
+        assert _samples(scraped, f"{name}_count", "severity") == {
+            ("P0",): 0,
+            ("P1",): 0,
+            ("P2",): 2,
+            ("P3",): 0,
+        }
+        assert _value(scraped, f"{name}_sum", severity="P2") == 0.5 * 3600 + 3 * 3600
+        assert _value(scraped, f"{name}_bucket", severity="P2", le="1800.0") == 1
+        assert _value(scraped, f"{name}_bucket", severity="P2", le="7200.0") == 1
+        assert _value(scraped, f"{name}_bucket", severity="P2", le="14400.0") == 2
+        assert _value(scraped, f"{name}_bucket", severity="P2", le="+Inf") == 2

@@ -1,5 +1,6 @@
 """A real Prometheus scrapes ``riskmon run`` while it processes real events (Olist orders and
-Côte d'Ivoire stock records from ../shared/data), then every PromQL query of the Grafana
+Côte d'Ivoire stock records from ../shared/data), a person acknowledges a ticket with the
+CLI, then every PromQL query of the Grafana
 dashboard returns data, and the alerting rules load and evaluate on what was scraped."""
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def test_every_dashboard_query_returns_data_from_a_real_scrape(
         )  # fmt: skip
         _feed(run, prometheus, real_events)
         run.wait_for("Run done")
+        _acknowledge_one()
         done = time.time()
         prometheus.wait_until(f"timestamp(riskmon_records_read_total) > {done}")
         _assert_final_values(prometheus, real_events)
@@ -152,6 +154,13 @@ def _feed(run: Background, prometheus: Prometheus, lines: list[bytes]) -> None:
     stdin.close()
 
 
+def _acknowledge_one() -> None:
+    """A person acknowledges an open ticket, from another process (as people do)."""
+    listing = riskmon("tickets", "list", "--status", "open", "--format", "json").stdout
+    first = orjson.loads(listing.splitlines()[0])
+    riskmon("tickets", "ack", str(first["id"]), "--by", "tester")
+
+
 def _assert_final_values(prometheus: Prometheus, lines: list[bytes]) -> None:
     def value(expression: str) -> float:
         (sample,) = prometheus.query(expression)
@@ -163,6 +172,7 @@ def _assert_final_values(prometheus: Prometheus, lines: list[bytes]) -> None:
     assert value("sum(riskmon_dead_letters_total)") == len(BROKEN)
     assert value("sum(riskmon_open_tickets)") > 0
     assert value("riskmon_stock_keys_out") > 0
+    assert value("sum(riskmon_ticket_acknowledge_seconds_count)") == 1
 
 
 def _assert_alerting_rules_evaluate(prometheus: Prometheus) -> None:

@@ -146,6 +146,14 @@ def _severity_row(w: World, start: float, end: float, severity: str) -> dict:
     missed = [e for e in w.episodes if within(e.breach(1, w.last)) and at(e, e.breach(1, w.last))]
     met = [e for e in resolved if e.breach(1, w.last) is None]
     durations = [e.end - e.start for e in resolved if e.end is not None]
+    acked = [e for e in w.episodes if within(e.acknowledged) and at(e, e.acknowledged)]
+    ack_met = [e for e in acked if _in_time(e, w.last)]
+    ack_missed = [
+        e
+        for e in w.episodes
+        if within(e.breach(0, w.last)) and at(e, e.breach(0, w.last)) and not _in_time(e, w.last)
+    ]
+    waits = [e.acknowledged - e.start for e in acked if e.acknowledged is not None]
     return {
         "severity": severity,
         "opened": sum(not e.reopened for e in opened),
@@ -158,7 +166,18 @@ def _severity_row(w: World, start: float, end: float, severity: str) -> dict:
         "sla_missed": len(missed),
         "sla_attainment": _ratio(len(met), len(met) + len(missed))["share"],
         "mttr_seconds": round(sum(durations) / len(durations)) if durations else None,
+        "acknowledged": len(acked),
+        "ack_sla_met": len(ack_met),
+        "ack_sla_missed": len(ack_missed),
+        "ack_sla_attainment": _ratio(len(ack_met), len(ack_met) + len(ack_missed))["share"],
+        "mtta_seconds": round(sum(waits) / len(waits)) if waits else None,
     }
+
+
+def _in_time(e: Episode, last: float) -> bool:
+    """Acknowledged before the acknowledge SLA ran out (if it ran out while the data lasted)."""
+    breach = e.breach(0, last)
+    return e.acknowledged is not None and (breach is None or e.acknowledged < breach)
 
 
 def _top_rules(findings: Counter[str], tickets: dict[str, dict]) -> list[dict]:
@@ -190,7 +209,9 @@ def _rule_health(w: World, findings: Counter[str], start: float, end: float) -> 
             resolved[e.rule].append(e)
     rows = []
     for rule, done in sorted(resolved.items()):
-        quick = _ratio(sum(e.breach(0, w.last) is None for e in done), len(done))
+        quick = _ratio(
+            sum(e.breach(0, w.last) is None and e.acknowledged is None for e in done), len(done)
+        )
         rows.append({"rule": rule, "before_ack": quick, "flagged": (quick["share"] or 0) > 0.5})
     return {"never_fired": sorted(r for r in RULES if not findings[r]), "self_resolved": rows}
 
@@ -212,4 +233,7 @@ def headline(f: dict) -> dict[str, Any]:
         "tickets_open": every["open_at_end"],
         "sla_attainment": every["sla_attainment"],
         "mttr_seconds": every["mttr_seconds"],
+        "tickets_acknowledged": every["acknowledged"],
+        "ack_sla_attainment": every["ack_sla_attainment"],
+        "mtta_seconds": every["mtta_seconds"],
     }

@@ -49,6 +49,7 @@ class Episode:
     end: float | None = None
     reopened: bool = False
     escalation: tuple[float, str] | None = None  # (after, to)
+    acknowledged: float | None = None  # when a person acknowledged it (set by the test)
 
     def fired(self, due: float, last: float) -> bool:
         """Whether a timer due then went off: before the resolution, or before the data ran

@@ -4,6 +4,7 @@ severities as they stood at each moment, SLA attainment, MTTR, self-resolving ru
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from monitor import Change, Ticket
 from monitor.report._episodes import episodes
@@ -80,3 +81,88 @@ def test_rules_that_mostly_resolve_themselves_are_flagged() -> None:
         for row in health.self_resolved
     }
     assert flagged == {"fulfilment.not-handed-over": (1, 1, True), "stock.out": (0, 1, False)}
+
+
+def _worked(rule: str, severity: str, *history: tuple[float, str, str, str]) -> Ticket:
+    """A ticket whose history has changes by people: (hours, action, detail, by)."""
+    changes = tuple(Change(h * H, by, action, detail) for h, action, detail, by in history)
+    return replace(_ticket(rule, severity, (0, "opened", "x")), history=changes)
+
+
+# customs.hold (P2, acknowledge SLA 2 h): acknowledged after 1 h, resolved by the engine;
+# reopened at h10, its acknowledge SLA breached at h12, acknowledged at h13, resolved by bob
+CUSTOMS = _worked(
+    "customs.hold",
+    "P2",
+    (0, "opened", "held", "engine"),
+    (1, "acknowledged", "", "alice"),
+    (5, "resolved", "released", "engine"),
+    (10, "reopened", "held again", "engine"),
+    (12, "sla-breached", "not acknowledged in time", "engine"),
+    (13, "acknowledged", "on it", "bob"),
+    (20, "resolved", "", "bob"),
+)
+# a P3 ticket a person resolved without acknowledging it first: that acknowledges it
+DATA_ERROR = _worked(
+    "order.data-error", "P3", (30, "opened", "bad", "engine"), (31, "resolved", "", "carol")
+)
+# acknowledged (out of order in the history) before a breach recorded later by a replay
+LATE_RECORD = _worked(
+    "customs.hold",
+    "P2",
+    (40, "opened", "held", "engine"),
+    (42, "sla-breached", "not acknowledged in time", "engine"),
+    (41.5, "acknowledged", "", "dave"),
+)
+
+
+def test_acknowledgements_are_read_from_the_history() -> None:
+    first, second = episodes([CUSTOMS])
+    assert (first.acknowledged, second.acknowledged) == (1 * H, 13 * H)
+    assert first.acknowledged_in_time() and not second.acknowledged_in_time()
+    (resolved_by_person,) = episodes([DATA_ERROR])
+    assert resolved_by_person.acknowledged == 31 * H
+    (engine_only,) = episodes([QUICK])
+    assert engine_only.acknowledged is None
+
+
+def test_acknowledge_sla_attainment_and_mtta() -> None:
+    tickets = [CUSTOMS, DATA_ERROR, LATE_RECORD, STOCK_OUT]
+    rows = {r.severity: r for r in severity_rows(episodes(tickets), 0, 48 * H)}
+
+    def ack(row: str) -> tuple[int, int, int, float | None, int | None]:
+        r = rows[row]
+        return (
+            r.acknowledged,
+            r.ack_sla_met,
+            r.ack_sla_missed,
+            r.ack_sla_attainment,
+            r.mtta_seconds,
+        )
+
+    # P2: met h1 (1 h), late h13 (3 h; missed at h12), met h41.5 (1.5 h; breach not counted)
+    assert ack("P2") == (3, 2, 1, round(2 / 3, 4), round((1 + 3 + 1.5) * H / 3))
+    assert ack("P3") == (1, 1, 0, 1.0, H)
+    # STOCK_OUT: nobody acknowledged; acknowledge SLA breached at h0.5 (P1) and h40.5 (P1)
+    assert ack("P1") == (0, 0, 2, 0.0, None)
+    assert ack("all") == (4, 3, 3, 0.5, round((1 + 3 + 1.5 + 1) * H / 4))
+    # from h12.5: the late acknowledgement counts towards MTTA, its breach was before
+    later = {r.severity: r for r in severity_rows(episodes([CUSTOMS]), 12.5 * H, 48 * H)}
+    assert (later["P2"].acknowledged, later["P2"].ack_sla_met, later["P2"].ack_sla_missed) == (
+        1,
+        0,
+        0,
+    )
+    assert (later["P2"].ack_sla_attainment, later["P2"].mtta_seconds) == (None, 3 * H)
+
+
+def test_acknowledged_tickets_are_not_closed_without_action() -> None:
+    health = rule_health(Counter(), episodes([CUSTOMS, DATA_ERROR, QUICK]), [], 0, 48 * H)
+    flagged = {
+        row.rule: (row.before_ack.part, row.before_ack.whole) for row in health.self_resolved
+    }
+    assert flagged == {
+        "customs.hold": (0, 2),
+        "order.data-error": (0, 1),
+        "fulfilment.not-handed-over": (1, 1),
+    }
