@@ -19,7 +19,9 @@ class TicketWorkError(RiskMonitorError):
 def acknowledge(ticket: Ticket, *, by: str, at: float, note: str = "") -> Ticket:
     """Someone has taken the ticket: the acknowledge SLA stops."""
     if ticket.status not in WAITING_FOR_ACK:
-        raise TicketWorkError(f"{ticket.id} is {ticket.status}: only open tickets are acknowledged")
+        raise TicketWorkError(
+            f"{ticket.id} is {ticket.status}: only open or reopened tickets are acknowledged"
+        )
     return with_change(
         ticket, Change(at, by, "acknowledged", note), status="acknowledged", acknowledged_at=at
     )

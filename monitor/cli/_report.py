@@ -134,18 +134,28 @@ def schedule_command(once: bool) -> None:
         late = " (made up: missed)" if (clock.now() - run.due).total_seconds() > 60 else ""
         due = run.due.astimezone(run.entry.tz).isoformat(timespec="minutes")
         click.echo(f"stored {report.id}, due {due}{late}")
+        if not once:
+            announce_next()
 
     def failed(run: ScheduledRun, error: RiskMonitorError) -> None:
         click.echo(f"failed {run.report_id}: {error} (tried again later)", err=True)
 
+    def announce_next() -> None:
+        upcoming = next_run(schedule, clock.now())
+        if upcoming is not None:
+            due = upcoming.due.astimezone(upcoming.entry.tz).isoformat(timespec="minutes")
+            click.echo(f"next: {upcoming.report_id} at {due}", err=True)
+
+    if not once:
+        zones = ", ".join(f"{entry.at:%H:%M} {entry.tz}" for entry in schedule)
+        click.echo(f"scheduling daily reports at {zones}; stop with Ctrl-C", err=True)
+        announce_next()
     with _stopping(clock):
         failures = run_schedule(
             schedule, clock=clock, done=done, generate=generate, failed=failed, once=once
         )
-    upcoming = next_run(schedule, clock.now())
-    if once and upcoming is not None:
-        due = upcoming.due.astimezone(upcoming.entry.tz).isoformat(timespec="minutes")
-        click.echo(f"next: {upcoming.report_id} at {due}", err=True)
+    if once:
+        announce_next()
     if failures:
         raise click.ClickException(f"{failures} report(s) failed")
 

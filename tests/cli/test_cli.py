@@ -174,4 +174,4 @@ def test_people_work_tickets_from_the_command_line(tmp_path: Path) -> None:
         ("bo", "resolved"),
     ]
     code, output = _invoke("tickets", "ack", ticket_id)
-    assert code == 1 and "only open tickets" in output
+    assert code == 1 and "only open or reopened tickets" in output

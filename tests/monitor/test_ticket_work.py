@@ -27,7 +27,7 @@ def test_acknowledging_stops_the_acknowledge_clock() -> None:
     acked = acknowledge(ticket, by="ana", at=at(0.2), note="on it")
     assert acked.status == "acknowledged" and acked.acknowledged_at == at(0.2)
     assert acked.history[-1].by == "ana" and acked.history[-1].detail == "on it"
-    with pytest.raises(TicketWorkError, match="only open tickets"):
+    with pytest.raises(TicketWorkError, match="only open or reopened tickets"):
         acknowledge(acked, by="bo", at=at(0.3))
 
 
