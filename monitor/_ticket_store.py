@@ -99,6 +99,21 @@ class RedisTicketStore:
         pipe.execute()
         return changes
 
+    def find(self, text: str) -> str:
+        """The id of the one ticket whose id is ``text`` or starts with it (people type
+        prefixes); ``StoreError`` when none or several match."""
+        try:
+            if self._client.exists(self._key(text)):
+                return text
+            ids = [raw.decode() for raw in self._client.zrange(self._index, 0, -1)]
+        except redis.RedisError as error:
+            raise StoreError(f"cannot read tickets from Redis: {error}") from error
+        found = [identity for identity in ids if identity.startswith(text)]
+        if len(found) != 1:
+            many = f"{len(found)} tickets start with it" if found else "no ticket has that id"
+            raise StoreError(f"{text}: {many}")
+        return found[0]
+
     def update(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
         """Apply a person's change to one ticket, atomically; ``StoreError`` if there is none."""
         key = self._key(ticket_id)

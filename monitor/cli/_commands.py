@@ -143,7 +143,8 @@ def _listing(ticket: Ticket) -> dict[str, object]:
 @FORMAT
 def show_ticket(ticket_id: str, output: str) -> None:
     """Show one ticket with its history."""
-    ticket = open_runtime(load_settings()).tickets.get(ticket_id)
+    store = open_runtime(load_settings()).tickets
+    ticket = store.get(store.find(ticket_id))
     if ticket is None:
         raise click.ClickException(f"no ticket {ticket_id}")
     document = ticket.to_json()

@@ -21,7 +21,8 @@ BY = click.option(
 
 
 def _change(ticket_id: str, change: Callable[[Ticket], Ticket], done: str) -> None:
-    ticket = open_runtime(load_settings()).tickets.update(ticket_id, change)
+    store = open_runtime(load_settings()).tickets
+    ticket = store.update(store.find(ticket_id), change)
     console.print(f"{ticket.id} {done}: {ticket.status}, {ticket.severity}, {ticket.title}")
 
 

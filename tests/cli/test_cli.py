@@ -58,7 +58,11 @@ def test_run_then_list_as_json_lines(tmp_path: Path) -> None:
     code, output = _invoke("tickets", "show", customs["id"])
     assert code == 0 and "Customs hold: X" in output and "opened" in output
     code, output = _invoke("tickets", "show", "T-nope")
-    assert code == 1 and "no ticket T-nope" in output
+    assert code == 1 and "T-nope: no ticket has that id" in output
+    code, output = _invoke("tickets", "show", customs["id"][:8], "--format", "json")
+    assert code == 0 and orjson.loads(output)["id"] == customs["id"]
+    code, output = _invoke("tickets", "show", "T-")
+    assert code == 1 and "3 tickets start with it" in output
 
 
 def test_run_reads_stdin() -> None:
