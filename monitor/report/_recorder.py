@@ -25,24 +25,26 @@ def _later(moment: datetime | None, deadline: datetime | None) -> bool:
     return moment is not None and deadline is not None and moment > deadline
 
 
-def _delivery(event: Event) -> Iterator[str]:
-    data = event.data
-    assert isinstance(data, ShipmentData)
-    yield "delivered"
-    if data.promised_by is not None:
-        yield "delivered-promised"
-        if _later(data.delivered_at or event.time, data.promised_by):
-            yield "delivered-late"
+def _deadline(name: str, deadline: str, moment: str) -> Callable[[Event], Iterator[str]]:
+    """A measure of a shipment event against one of its deadlines: ``name``, then
+    ``name-<deadline>`` when the event has one, and ``name-late`` when it was missed."""
+
+    def measure(event: Event) -> Iterator[str]:
+        data = event.data
+        assert isinstance(data, ShipmentData)
+        yield name
+        limit = getattr(data, deadline)
+        if limit is not None:
+            yield f"{name}-{_SUFFIX[deadline]}"
+            if _later(getattr(data, moment) or event.time, limit):
+                yield f"{name}-late"
+
+    return measure
 
 
-def _handover(event: Event) -> Iterator[str]:
-    data = event.data
-    assert isinstance(data, ShipmentData)
-    yield "handed-over"
-    if data.ship_by is not None:
-        yield "handed-over-deadline"
-        if _later(data.handed_over_at or event.time, data.ship_by):
-            yield "handed-over-late"
+_SUFFIX = {"promised_by": "promised", "ship_by": "deadline"}
+_delivery = _deadline("delivered", "promised_by", "delivered_at")
+_handover = _deadline("handed-over", "ship_by", "handed_over_at")
 
 
 def _customs(event: Event) -> Iterator[str]:
