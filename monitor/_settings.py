@@ -26,6 +26,14 @@ from .report._period import ReportError
 from .report._schedule import ScheduleEntry, parse_schedule
 
 
+DEFAULT_TOPICS = {
+    "order": "orders",
+    "stock": "stock",
+    "shipment": "logistics",
+    "complaint": "orders",
+}
+
+
 class Settings(BaseSettings):
     """Everything configurable, with its default."""
 
@@ -42,6 +50,19 @@ class Settings(BaseSettings):
     sla: dict[str, dict[str, str]] = Field(default_factory=lambda: DEFAULT_SLA_TEXT)
     report_schedule: list[dict[str, str]] = Field(
         default_factory=list, description='daily reports, e.g. [{tz = "UTC", at = "06:00"}]'
+    )
+    topics: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_TOPICS),
+        description="event family (type up to its first dot) → Kafka topic",
+    )
+    partitions: int = Field(4, gt=0, description="partitions of the topics the worker creates")
+    worker_group: str = Field("riskmon", description="Kafka consumer group of the workers")
+    dead_letter_topic: str = Field("riskmon-dead-letters", description="where bad messages go")
+    tick: str = Field("1s", description="how often workers advance time from the wall clock")
+    idle_after: str = Field("5s", description="a caught-up partition this quiet stops holding time")
+    routes_file: Path | None = Field(None, description="alert routing file (YAML); unset = none")
+    ticket_url: str = Field(
+        "http://localhost:8000/tickets/{id}", description="link to a ticket in alerts"
     )
 
     @classmethod
@@ -67,6 +88,16 @@ class Settings(BaseSettings):
         return parse_duration(self.max_future)
 
     @property
+    def tick_seconds(self) -> float:
+        """``tick`` in seconds."""
+        return parse_duration(self.tick)
+
+    @property
+    def idle_seconds(self) -> float:
+        """``idle_after`` in seconds."""
+        return parse_duration(self.idle_after)
+
+    @property
     def policy(self) -> SeverityPolicy:
         """The severity policy (SLA per severity)."""
         return SeverityPolicy.from_text(self.sla)
@@ -87,6 +118,8 @@ def load_settings() -> Settings:
         settings.policy  # noqa: B018 -- validates the SLA durations now, not on first use
         parse_duration(settings.allowed_lateness)
         parse_duration(settings.max_future)
+        parse_duration(settings.tick)
+        parse_duration(settings.idle_after)
         settings.schedule  # noqa: B018 -- validates the zones and times now, not on first use
     except ValidationError as error:
         first = error.errors()[0]
