@@ -1,0 +1,40 @@
+"""Retrying a delivery: bounded attempts with exponential backoff, each attempt reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._errors import DeliveryError
+from ._messages import Message
+from ._routing import Delivery
+from .receivers import Receiver
+
+
+def backoff(policy: Delivery, failures: int) -> float:
+    """The pause after ``failures`` consecutive failures: doubling, at most ``max_backoff``."""
+    return float(min(policy.backoff * 2 ** max(failures - 1, 0), policy.max_backoff))
+
+
+def deliver(
+    receiver: Receiver,
+    message: Message,
+    *,
+    policy: Delivery,
+    sleep: Callable[[float], None],
+    record: Callable[[int, DeliveryError | None], None],
+) -> DeliveryError | None:
+    """Send ``message``, trying again after retryable failures up to ``policy.attempts`` in all;
+    ``record`` hears each attempt's outcome. Returns the last error, or ``None`` once sent."""
+    attempt = 1
+    while True:
+        try:
+            receiver.send(message)
+        except DeliveryError as error:
+            record(attempt, error)
+            if not error.retryable or attempt >= policy.attempts:
+                return error
+            sleep(backoff(policy, attempt))
+            attempt += 1
+        else:
+            record(attempt, None)
+            return None

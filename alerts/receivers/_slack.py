@@ -1,0 +1,32 @@
+"""Slack incoming webhook: a header block and one section per notification."""
+
+from __future__ import annotations
+
+from .._messages import Message
+from .._routing import ReceiverConfig
+from ._http import post_json
+
+_HEADER_LIMIT = 150  # Slack refuses longer header texts
+_SECTION_LIMIT = 3000
+_BLOCK_LIMIT = 50
+
+
+class SlackReceiver:
+    """POSTs ``{"text": ..., "blocks": [...]}`` to an incoming-webhook URL."""
+
+    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
+        assert config.url is not None  # the routing file's check
+        self._url = config.url
+        self._timeout = timeout
+
+    def send(self, message: Message) -> None:
+        blocks: list[dict[str, object]] = [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": message.title[:_HEADER_LIMIT]},
+            }
+        ]
+        for item in message.items[: _BLOCK_LIMIT - 1]:
+            text = {"type": "mrkdwn", "text": item.text[:_SECTION_LIMIT]}
+            blocks.append({"type": "section", "text": text})
+        post_json(self._url, {"text": message.title, "blocks": blocks}, timeout=self._timeout)

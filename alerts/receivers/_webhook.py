@@ -1,0 +1,37 @@
+"""Generic JSON webhook: every notification with its ticket, link and text."""
+
+from __future__ import annotations
+
+from .._messages import Message
+from .._routing import ReceiverConfig
+from ._http import post_json
+
+
+class WebhookReceiver:
+    """POSTs ``{"version", "receiver", "title", "text", "notifications": [...]}``."""
+
+    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
+        assert config.url is not None  # the routing file's check
+        self._url = config.url
+        self._name = config.name
+        self._timeout = timeout
+
+    def send(self, message: Message) -> None:
+        payload = {
+            "version": "1",
+            "receiver": self._name,
+            "title": message.title,
+            "text": message.text,
+            "notifications": [
+                {
+                    "id": item.notification.id,
+                    "change": item.notification.change,
+                    "at": item.notification.at,
+                    "link": item.link,
+                    "text": item.text,
+                    "ticket": item.notification.ticket,
+                }
+                for item in message.items
+            ],
+        }
+        post_json(self._url, payload, timeout=self._timeout)
