@@ -259,7 +259,7 @@ def _rotation_index(layer: Layer, moment: datetime) -> int | None:
     if moment < _boundary(layer, 0):
         return None
     k = max(0, (_local(moment, layer.zone) - layer.start) // layer.rotation)
-    # The wall-clock estimate can be one turn off within an hour of a clock change.
+    # The wall-clock estimate can be a turn off next to a clock change; settle on instants.
     while k > 0 and moment < _boundary(layer, k):
         k -= 1
     while moment >= _boundary(layer, k + 1):
@@ -359,9 +359,10 @@ def _duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def _positive(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be longer than zero")
+def _an_hour_or_more(value: timedelta) -> timedelta:
+    # Shorter turns could start inside a spring-forward gap and run backwards in time.
+    if value < timedelta(hours=1):
+        raise ValueError("a rotation lasts at least 1h")
     return value
 
 
@@ -441,7 +442,7 @@ class _WindowDoc(_Section):
 class _LayerDoc(_Section):
     name: str
     zone: Zone
-    rotation: Annotated[Duration, AfterValidator(_positive)]
+    rotation: Annotated[Duration, AfterValidator(_an_hour_or_more)]
     start: Annotated[datetime, AfterValidator(_naive)]
     people: list[str] = Field(min_length=1)
     coverage: list[_WindowDoc] = []
@@ -576,8 +577,8 @@ class _Builder:
         return table[id_]
 
     def build(self, doc: _FileDoc) -> OnCall:
-        for section, items in (("people", doc.people), ("teams", doc.teams)):
-            self.unique(section, [item.id for item in items])
+        self.unique("people", [item.id for item in doc.people])
+        self.unique("teams", [item.id for item in doc.teams])
         self.unique("schedules", [item.id for item in doc.schedules])
         self.unique("escalations", [item.id for item in doc.escalations])
         people = {p.id: Person(p.id, p.name or p.id, dict(p.contacts)) for p in doc.people}
