@@ -15,12 +15,15 @@ from ._pipeline import (
     PipelineObserver,
     RawRecord,
     RunStats,
+    StatefulCheckpoint,
     event_digest,
+    parse_records,
 )
 from ._redis import connect
+from ._routing import assign, owner
 from ._rule_examples import ExampleResult, run_examples
 from ._runtime import Runtime, open_runtime
-from ._settings import Settings, load_settings
+from ._settings import DEFAULT_TOPICS, Settings, load_settings
 from ._severity import DEFAULT_POLICY, SeverityPolicy, Sla
 from ._state import MemoryState, RedisStateStore, StateStore, Timer
 from ._ticket_store import MemoryTicketStore, RedisTicketStore, TicketChange, TicketStore
@@ -28,6 +31,7 @@ from ._tickets import Change, Ticket, iso, ticket_id
 
 __all__ = [
     "DEFAULT_POLICY",
+    "DEFAULT_TOPICS",
     "EVENT_TYPES",
     "Action",
     "Batch",
@@ -62,18 +66,22 @@ __all__ = [
     "Sla",
     "SlaCheck",
     "StateStore",
+    "StatefulCheckpoint",
     "StoreError",
     "Ticket",
     "TicketChange",
     "TicketMetrics",
     "TicketStore",
     "Timer",
+    "assign",
     "connect",
     "event_digest",
     "iso",
     "load_settings",
     "open_runtime",
+    "owner",
     "parse_event",
+    "parse_records",
     "run_examples",
     "serving_metrics",
     "ticket_id",

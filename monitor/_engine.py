@@ -8,7 +8,7 @@ passes them; live runners may also ``advance`` it from the wall clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from rules import Hit, Rule, RuleBook, Trigger
@@ -46,16 +46,20 @@ class Engine:
         """Whether the event is older than the watermark (it is still processed)."""
         return event.timestamp < self._state.watermark
 
-    def process(self, event: Event) -> list[Action]:
+    def process(self, event: Event, only: Collection[str] | None = None) -> list[Action]:
         """The actions one event causes, after the timers its time makes due.
 
-        A late event's timers may be due already: they fire at once, after the event.
+        ``only`` limits the rules applied (a distributed worker applies the rules whose
+        keys its partition owns). A late event's timers may be due already: they fire at
+        once, after the event.
         """
         actions = self.advance(event.timestamp - self._lateness)
         in_force = self.book.current
         fact = event.as_fact()
         hits = sorted(in_force.matcher.match(fact), key=lambda hit: _TRIGGER_ORDER[hit.trigger])
         for hit in hits:
+            if only is not None and hit.rule.id not in only:
+                continue
             key = hit.rule.key_of(fact)
             if key is not None and not self._stale(hit, key, event.timestamp):
                 actions.extend(self._on_hit(hit, key, event, fact, in_force.rules.version))

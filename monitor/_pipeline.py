@@ -19,15 +19,23 @@ from ._dead_letters import DeadLetter, DeadLetterSink
 from ._engine import Engine
 from ._errors import EventError
 from ._events import Event, parse_event
+from ._state import MemoryState
 from ._ticket_store import TicketChange, TicketStore
 
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One input record as a runner received it, and where from (``file:line``, offset)."""
+    """One input record as a runner received it, and where from (``file:line``, offset).
+
+    A distributed worker hands an event to every partition that owns one of its rule keys:
+    ``rules`` names the rules to apply there (``None``: all), and only the one copy with
+    ``observed`` set is counted by observers (metrics, reports).
+    """
 
     raw: bytes
     origin: str
+    rules: frozenset[str] | None = None
+    observed: bool = True
 
 
 class Checkpoint(Protocol):
@@ -36,6 +44,12 @@ class Checkpoint(Protocol):
     def unseen(self, digests: Sequence[str]) -> list[bool]: ...
 
     def commit(self, digests: Sequence[str]) -> None: ...
+
+
+class StatefulCheckpoint(Checkpoint, Protocol):
+    """A checkpoint that holds the engine's working state, which it persists on commit."""
+
+    state: MemoryState
 
 
 @dataclass(frozen=True)
@@ -114,21 +128,22 @@ class Pipeline:
     def process(self, records: Sequence[RawRecord]) -> list[TicketChange]:
         """Process one batch; returns the ticket changes it made."""
         started = time.perf_counter()
-        events, letters = _parse(records, time.time() + self.max_future)
+        parsed, letters = parse_records(records, time.time() + self.max_future)
         self.dead_letters.write(letters)
-        fresh, digests = self._unseen(events)
+        fresh, digests = self._unseen(parsed)
         actions: list[Action] = []
         late = 0
-        for event in fresh:
-            late += self.engine.is_late(event)
-            actions.extend(self.engine.process(event))
+        for event, record in fresh:
+            if record.observed:
+                late += self.engine.is_late(event)
+            actions.extend(self.engine.process(event, record.rules))
         changes = self._store(actions, digests)
         self._tell(
             Batch(
-                read=len(records),
-                events=fresh,
+                read=sum(record.observed for record in records),
+                events=[event for event, record in fresh if record.observed],
                 actions=actions,
-                duplicates=len(events) - len(fresh),
+                duplicates=sum(record.observed for _, record in parsed) - len(fresh),
                 late=late,
                 dead_letters=letters,
                 changes=changes,
@@ -160,25 +175,30 @@ class Pipeline:
         for observer in self.observers:
             observer.observe(batch)
 
-    def _unseen(self, events: list[Event]) -> tuple[list[Event], list[str]]:
-        digests = [event_digest(event) for event in events]
+    def _unseen(self, parsed: list[_Parsed]) -> tuple[list[_Parsed], list[str]]:
+        digests = [event_digest(event) for event, _ in parsed]
         flags = self.checkpoint.unseen(digests) if digests else []
-        fresh: list[Event] = []
+        fresh: list[_Parsed] = []
         kept: list[str] = []
         batch_seen: set[str] = set()
-        for event, digest, new in zip(events, digests, flags, strict=True):
+        for item, digest, new in zip(parsed, digests, flags, strict=True):
             if new and digest not in batch_seen:
                 batch_seen.add(digest)
-                fresh.append(event)
+                fresh.append(item)
                 kept.append(digest)
         return fresh, kept
 
 
-def _parse(records: Sequence[RawRecord], latest: float) -> tuple[list[Event], list[DeadLetter]]:
-    """Valid events, and dead letters for the rest; an event later than ``latest`` (wall
-    clock plus the allowed drift) is refused: one typo'd year would move event time for
-    every ticket."""
-    events: list[Event] = []
+_Parsed = tuple[Event, RawRecord]
+
+
+def parse_records(
+    records: Sequence[RawRecord], latest: float
+) -> tuple[list[_Parsed], list[DeadLetter]]:
+    """Valid events (each with its record), and dead letters for the rest; an event later
+    than ``latest`` (wall clock plus the allowed drift) is refused: one typo'd year would
+    move event time for every ticket."""
+    parsed: list[_Parsed] = []
     letters: list[DeadLetter] = []
     for record in records:
         try:
@@ -187,7 +207,7 @@ def _parse(records: Sequence[RawRecord], latest: float) -> tuple[list[Event], li
                 raise EventError(
                     "time-in-future", f"time {event.time.isoformat()} is in the future"
                 )
-            events.append(event)
+            parsed.append((event, record))
         except EventError as error:
             letters.append(DeadLetter(record.raw, record.origin, error.reason, error.detail))
-    return events, letters
+    return parsed, letters

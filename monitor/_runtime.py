@@ -10,10 +10,10 @@ import redis
 from rules import RuleBook
 
 from ._checkpoint import RedisCheckpoint
-from ._dead_letters import FileDeadLetters
+from ._dead_letters import DeadLetterSink, FileDeadLetters
 from ._engine import Engine
 from ._events import EVENT_TYPES
-from ._pipeline import Pipeline, PipelineObserver
+from ._pipeline import Pipeline, PipelineObserver, StatefulCheckpoint
 from ._redis import connect
 from ._settings import Settings
 from ._ticket_store import RedisTicketStore
@@ -30,10 +30,21 @@ class Runtime:
     dead_letters: FileDeadLetters
 
     def pipeline(self, observers: Sequence[PipelineObserver] = ()) -> Pipeline:
-        """A pipeline over the rules in force and the persisted keyed state; it records the
-        patrol report's figures besides any other ``observers``."""
+        """A pipeline over the rules in force and the keyed state persisted in Redis; it
+        records the patrol report's figures besides any other ``observers``."""
         book = RuleBook.load(self.settings.rules_dir, event_types=EVENT_TYPES)
         checkpoint = RedisCheckpoint(self.client, self.settings.redis_prefix)
+        return self.pipeline_on(book, checkpoint, self.dead_letters, observers)
+
+    def pipeline_on(
+        self,
+        book: RuleBook,
+        checkpoint: StatefulCheckpoint,
+        dead_letters: DeadLetterSink,
+        observers: Sequence[PipelineObserver] = (),
+    ) -> Pipeline:
+        """A pipeline over ``book`` and the keyed state of ``checkpoint`` (a runner that
+        keeps its state elsewhere, such as the faust worker's Tables, brings its own)."""
         engine = Engine(
             book,
             checkpoint.state,
@@ -44,7 +55,7 @@ class Runtime:
             engine,
             self.tickets,
             checkpoint,
-            self.dead_letters,
+            dead_letters,
             max_future=self.settings.max_future_seconds,
             observers=[ReportRecorder(self.client, self.settings.redis_prefix), *observers],
         )

@@ -25,7 +25,6 @@ from ._severity import DEFAULT_SLA_TEXT, SeverityPolicy
 from .report._period import ReportError
 from .report._schedule import ScheduleEntry, parse_schedule
 
-
 DEFAULT_TOPICS = {
     "order": "orders",
     "stock": "stock",
@@ -59,6 +58,7 @@ class Settings(BaseSettings):
     worker_group: str = Field("riskmon", description="Kafka consumer group of the workers")
     dead_letter_topic: str = Field("riskmon-dead-letters", description="where bad messages go")
     tick: str = Field("1s", description="how often workers advance time from the wall clock")
+    session_timeout: str = Field("10s", description="a silent worker's partitions move after")
     idle_after: str = Field("5s", description="a caught-up partition this quiet stops holding time")
     routes_file: Path | None = Field(None, description="alert routing file (YAML); unset = none")
     ticket_url: str = Field(
@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         return parse_duration(self.tick)
 
     @property
+    def session_seconds(self) -> float:
+        """``session_timeout`` in seconds."""
+        return parse_duration(self.session_timeout)
+
+    @property
     def idle_seconds(self) -> float:
         """``idle_after`` in seconds."""
         return parse_duration(self.idle_after)
@@ -120,6 +125,7 @@ def load_settings() -> Settings:
         parse_duration(settings.max_future)
         parse_duration(settings.tick)
         parse_duration(settings.idle_after)
+        parse_duration(settings.session_timeout)
         settings.schedule  # noqa: B018 -- validates the zones and times now, not on first use
     except ValidationError as error:
         first = error.errors()[0]

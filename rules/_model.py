@@ -72,6 +72,12 @@ class Rule:
     file: str = ""
     line: int = 0
 
+    @property
+    def listens_to(self) -> frozenset[str]:
+        """The event types this rule reads: its ``on`` types and the awaited ones."""
+        awaited = self.absent.of if self.absent is not None else ()
+        return frozenset((*self.on, *awaited))
+
     def key_of(self, fact: Mapping[str, Any]) -> str | None:
         """The dedup key of an event for this rule; ``None`` if a key field is missing.
 

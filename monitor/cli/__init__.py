@@ -14,6 +14,7 @@ from ._demo import demo_command
 from ._import import import_group
 from ._report import report_group
 from ._ticket_work import TICKET_WORK
+from ._worker import produce_command, worker_command
 
 
 class _Main(click.Group):
@@ -30,7 +31,16 @@ main = _Main(
     name="riskmon",
     help="Order Risk Monitor: risk rules over order, stock and logistics events.",
 )
-for command in (import_group, run_command, tickets_group, rules_group, demo_command, report_group):
+for command in (
+    import_group,
+    run_command,
+    tickets_group,
+    rules_group,
+    demo_command,
+    report_group,
+    worker_command,
+    produce_command,
+):
     main.add_command(command)
 for command in TICKET_WORK:
     tickets_group.add_command(command)

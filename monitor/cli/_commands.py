@@ -63,7 +63,7 @@ def run_command(
     with ExitStack() as stack:
         observers: list[PipelineObserver] = []
         if metrics_port is not None:
-            observers.append(_serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
+            observers.append(serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
         pipeline = runtime.pipeline(observers=observers)
         show = sys.stderr.isatty() if progress is None else progress
         batches = batch_size or settings.batch_size
@@ -76,7 +76,7 @@ def run_command(
             wait_for_stop_signal()
 
 
-def _serve_metrics(stack: ExitStack, tickets: TicketStore, host: str, port: int) -> PipelineMetrics:
+def serve_metrics(stack: ExitStack, tickets: TicketStore, host: str, port: int) -> PipelineMetrics:
     """Declare the metrics on a registry of their own and serve it until ``stack`` closes."""
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry)

@@ -1,0 +1,86 @@
+"""The first step of the distributed runner: validate each source message, then send it to
+the keyed partitions that own its rule keys; keep each source partition's watermark.
+
+Pure: the faust worker feeds it messages and clock ticks and sends what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor import DeadLetter, RawRecord, assign, event_digest, parse_records
+from rules import RuleBook
+
+from ._messages import Mark, Routed
+
+Sends = list[tuple[int, Routed | Mark]]
+
+
+@dataclass
+class _Progress:
+    """How far one source partition has been read."""
+
+    watermark: float | None = None
+    last_read: float = field(default_factory=time.monotonic)
+
+
+class Router:
+    """Routes source messages to keyed partitions and reports per-source watermarks."""
+
+    def __init__(
+        self,
+        book: RuleBook,
+        *,
+        partitions: int,
+        max_future: float,
+        idle_after: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._book = book
+        self._partitions = partitions
+        self._max_future = max_future
+        self._idle_after = idle_after
+        self._clock = clock
+        self._progress: dict[str, _Progress] = {}
+
+    def route(self, record: RawRecord, source: str) -> tuple[Sends, list[DeadLetter]]:
+        """Where a message from ``source`` (``topic/partition``) goes, or its dead letter."""
+        progress = self._progress.setdefault(source, _Progress())
+        progress.last_read = self._clock()
+        parsed, letters = parse_records([record], time.time() + self._max_future)
+        if letters:
+            return [], letters
+        event = parsed[0][0]
+        owners, home = assign(event, self._book.current.rules, self._partitions)
+        owners.setdefault(home, frozenset())
+        digest = event_digest(event)
+        sends: Sends = [
+            (p, Routed(record.raw, digest, event.timestamp, rules, p == home, record.origin))
+            for p, rules in owners.items()
+        ]
+        if progress.watermark is None or event.timestamp > progress.watermark:
+            progress.watermark = event.timestamp
+        return sends, []
+
+    def marks(self, sources: dict[str, bool]) -> Sends:
+        """Watermarks of ``sources`` (source → whether it is caught up), for every keyed
+        partition. A caught-up source quiet for ``idle_after`` is idle, and its time runs
+        on with the wall clock from its last event."""
+        now = self._clock()
+        sends: Sends = []
+        for source, caught_up in sources.items():
+            progress = self._progress.setdefault(source, _Progress(last_read=now))
+            quiet = now - progress.last_read
+            idle = caught_up and quiet >= self._idle_after
+            watermark = progress.watermark
+            if idle and watermark is not None:
+                watermark += quiet
+            mark = Mark(source, watermark, idle)
+            sends.extend((partition, mark) for partition in range(self._partitions))
+        return sends
+
+    def forget(self, source: str) -> None:
+        """Another worker reads ``source`` now."""
+        self._progress.pop(source, None)

@@ -1,0 +1,208 @@
+"""The distributed runner: a faust app whose agents drive the same pipeline as the replay.
+
+Two steps, both in every worker:
+
+- ``route`` reads the source topics (raw bytes, so a poison message cannot crash it),
+  dead-letters what is not a valid event (reason in the headers) and sends each event to
+  the partitions of the keyed topic that own its rule keys; a clock tick sends every keyed
+  partition each source partition's watermark.
+- ``judge`` reads the keyed topic: per partition, a ``KeyedPartition`` buffers the events
+  until every source has passed their time, then runs the pipeline (tickets in Redis first,
+  then the keyed state in a changelogged Table). Offsets are committed after that, so a crash
+  replays messages whose results are already stored, which changes nothing.
+
+When Redis fails, ``judge`` stops taking messages and retries with backoff (the broker keeps
+them): nothing is acknowledged whose tickets were not written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import TP, EventT, StreamT
+
+from monitor import Batch as PipelineBatch
+from monitor import (
+    DeadLetter,
+    Pipeline,
+    PipelineObserver,
+    RawRecord,
+    Runtime,
+    StoreError,
+)
+from rules import RuleBook
+
+from ._keyed import KeyedPartition
+from ._messages import Mark, Routed, decode, encode
+from ._router import Router
+from ._table_state import TableCheckpoint, TableEntries
+from ._topics import bootstrap_servers, keyed_topic, source_topics
+
+log = logging.getLogger(__name__)
+
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 30.0
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """What a worker needs besides the settings: the topics' partition counts as found on
+    the broker, and extra pipeline observers (metrics)."""
+
+    partitions: Mapping[str, int]
+    observers: Sequence[PipelineObserver] = ()
+
+
+class DeadLetterTopic:
+    """Collects dead letters while a message is handled; the agent then sends them to the
+    dead-letter topic with the reason, detail and origin in the headers."""
+
+    def __init__(self) -> None:
+        self.pending: list[DeadLetter] = []
+
+    def write(self, letters: list[DeadLetter]) -> None:
+        self.pending.extend(letters)
+
+    async def send(self, topic: faust.TopicT) -> None:
+        letters, self.pending = self.pending, []
+        for letter in letters:
+            headers = {
+                "reason": letter.reason.encode(),
+                "detail": letter.detail.encode(),
+                "origin": letter.origin.encode(),
+            }
+            await topic.send(value=letter.raw, headers=headers, force=True)
+
+
+def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faust.App:
+    """The faust app of one worker (start it with ``app.main()`` or ``app.worker``)."""
+    settings = runtime.settings
+    sources = source_topics(settings)
+    keyed_count = options.partitions[keyed_topic(settings)]
+    app = faust.App(
+        settings.worker_group,
+        broker=f"kafka://{bootstrap_servers(settings.broker)}",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=keyed_count,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_seconds,
+        broker_heartbeat_interval=settings.session_seconds / 5,
+        broker_commit_interval=1.0,
+        table_standby_replicas=0,
+    )
+    source_topic = app.topic(*sources, key_type=bytes, value_type=bytes, value_serializer="raw")
+    keyed = app.topic(
+        keyed_topic(settings), partitions=keyed_count, value_type=bytes, value_serializer="raw"
+    )
+    dead = app.topic(settings.dead_letter_topic, value_type=bytes, value_serializer="raw")
+    table = app.Table(
+        f"{settings.worker_group}-state",
+        partitions=keyed_count,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    )
+    letters = DeadLetterTopic()
+    every_source = [f"{t}/{p}" for t in sources for p in range(options.partitions[t])]
+    router = Router(
+        book,
+        partitions=keyed_count,
+        max_future=settings.max_future_seconds,
+        idle_after=settings.idle_seconds,
+    )
+    judges: dict[int, KeyedPartition] = {}
+    read_up_to: dict[TP, int] = {}
+
+    def judge_of(partition: int) -> KeyedPartition:
+        if partition not in judges:
+
+            def pipeline(checkpoint: TableCheckpoint) -> Pipeline:
+                return runtime.pipeline_on(book, checkpoint, letters, options.observers)
+
+            judges[partition] = KeyedPartition(
+                TableEntries(table, partition),
+                pipeline,
+                sources=every_source,
+                lateness=settings.lateness_seconds,
+                batch_size=settings.batch_size,
+            )
+        return judges[partition]
+
+    async def send_all(sends: list[tuple[int, Routed | Mark]]) -> None:
+        for partition, message in sends:
+            await keyed.send(value=encode(message), partition=partition, force=True)
+
+    @app.agent(source_topic)
+    async def route(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            source = f"{message.topic}/{message.partition}"
+            record = RawRecord(message.value or b"", f"{source}@{message.offset}")
+            sends, bad = router.route(record, source)
+            await send_all(sends)
+            if bad:
+                letters.write(bad)
+                await letters.send(dead)
+                _tell(options.observers, bad)
+            read_up_to[message.tp] = message.offset + 1
+
+    @app.agent(keyed)
+    async def judge(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
+            await _judge_one(event)
+
+    async def _judge_one(event: EventT) -> None:
+        partition = event.message.partition
+        judge_of(partition).take(decode(event.message.value or b""))
+        delay = _BACKOFF_FIRST
+        while True:
+            try:
+                judge_of(partition).release()
+                break
+            except StoreError as error:
+                log.warning(
+                    "keyed partition %d waits for Redis (%s); retry in %.1fs",
+                    partition,
+                    error,
+                    delay,
+                )
+                judges.pop(partition, None)  # its working state may be ahead of the table
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX)
+        await letters.send(dead)
+
+    @app.timer(interval=settings.tick_seconds)
+    async def tick() -> None:
+        """Send every keyed partition the watermark of each source partition read here."""
+        assigned = [tp for tp in app.consumer.assignment() if tp.topic in sources]
+        caught_up = {}
+        for tp in assigned:
+            highwater = app.consumer.highwater(tp)
+            position = read_up_to.get(tp)
+            if position is None:
+                position = await app.consumer.position(tp)
+            caught_up[f"{tp.topic}/{tp.partition}"] = (
+                highwater is not None and position is not None and position >= highwater
+            )
+        await send_all(router.marks(caught_up))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
+        for tp in revoked:
+            if tp.topic == keyed.get_topic_name():
+                judges.pop(tp.partition, None)
+            else:
+                router.forget(f"{tp.topic}/{tp.partition}")
+                read_up_to.pop(tp, None)
+
+    return app
+
+
+def _tell(observers: Sequence[PipelineObserver], letters: list[DeadLetter]) -> None:
+    """Count dead letters (valid events are counted where the pipeline processes them)."""
+    batch = PipelineBatch(len(letters), [], [], 0, 0, letters, [], 0.0, float("-inf"))
+    for observer in observers:
+        observer.observe(batch)
