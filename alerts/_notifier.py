@@ -95,23 +95,27 @@ class Notifier:
         now = self._clock()
         delivery = self._routing.delivery
         hold = delivery.attempts * (delivery.timeout + delivery.max_backoff) + 60
+        down: set[str] = set()  # receivers that failed in this flush: their other groups wait
         for group_id in self._outbox.due(now):
             lock = self._outbox.lock(group_id, seconds=hold)
             if not lock.acquire(blocking=False):
                 continue
             try:
-                self._flush(group_id, now)
+                self._flush(group_id, now, down)
             finally:
                 lock.release()
 
-    def _flush(self, group_id: str, now: float) -> None:
+    def _flush(self, group_id: str, now: float, down: set[str]) -> None:
         group = self._outbox.group(group_id)
         if group is None:
             self._outbox.forget(group_id)
             return
         pending = self._outbox.pending(group) or self._reminders(group, now)
-        if pending:
-            self._send(group, self._unsilenced(group, pending, now), now)
+        kept = self._unsilenced(group, pending, now) if pending else []
+        if kept and group.receiver in down:
+            self._outbox.failed(group, retry_at=now + backoff(self._routing.delivery, 1))
+        elif kept and not self._send(group, kept, now):
+            down.add(group.receiver)
         self._settle(group_id, now)
 
     def _reminders(self, group: Group, now: float) -> list[Notification]:
@@ -142,9 +146,8 @@ class Notifier:
         self.log.write(entries)
         return kept
 
-    def _send(self, group: Group, notifications: list[Notification], now: float) -> None:
-        if not notifications:
-            return
+    def _send(self, group: Group, notifications: list[Notification], now: float) -> bool:
+        """Deliver one message for the group; whether the receiver took it."""
         receiver = self._receivers.get(group.receiver)
         config = self._routing.receiver(group.receiver)
         if receiver is None or config is None:
@@ -153,7 +156,7 @@ class Notifier:
             )
             self._record(group, notifications, 0, error)
             self._outbox.failed(group, retry_at=now + self._routing.delivery.max_backoff)
-            return
+            return False
         message = compose(notifications, language=config.language, ticket_url=self._ticket_url)
         last = deliver(
             receiver,
@@ -164,9 +167,10 @@ class Notifier:
         )
         if last is None:
             self._outbox.done(group, notifications, sent_at=self._clock())
-        else:
-            pause = backoff(self._routing.delivery, group.failures + 1)
-            self._outbox.failed(group, retry_at=self._clock() + pause)
+            return True
+        pause = backoff(self._routing.delivery, group.failures + 1)
+        self._outbox.failed(group, retry_at=self._clock() + pause)
+        return False
 
     def _record(
         self,

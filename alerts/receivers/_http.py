@@ -15,13 +15,15 @@ _RETRYABLE_STATUS = frozenset({408, 425, 429})
 def post_json(
     url: str, payload: Any, *, timeout: float, params: dict[str, str] | None = None
 ) -> httpx.Response:
-    """POST ``payload`` as JSON; ``DeliveryError`` unless the answer is a 2xx.
+    """POST ``payload`` as JSON, ``params`` added to the URL's own query (a robot URL carries
+    its token there); ``DeliveryError`` unless the answer is a 2xx.
 
     Errors name the URL without its query, which may carry a token.
     """
     where = _redacted(url)
     try:
-        response = httpx.post(url, json=payload, params=params, timeout=timeout)
+        target = httpx.URL(url).copy_merge_params(params) if params else url
+        response = httpx.post(target, json=payload, timeout=timeout)
     except httpx.TimeoutException:
         raise DeliveryError(f"{where}: no answer within {timeout:g}s", retryable=True) from None
     except httpx.TransportError as error:

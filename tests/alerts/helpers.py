@@ -1,0 +1,49 @@
+"""Builders shared by the alert tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alerts import Message, ReceiverConfig, compose, notify
+from monitor import Change, Ticket
+
+URL = "https://riskmon.example/tickets/{id}"
+OPENED_AT = 1_700_000_000.0
+
+
+def ticket(number: int = 1, **fields: Any) -> Ticket:
+    """An open P1 stock-out ticket, as the engine makes them."""
+    values: dict[str, Any] = {
+        "id": f"T-test{number:04d}",
+        "rule": "stock.out",
+        "dedup_key": f"W1|S{number}",
+        "severity": "P1",
+        "team": "inventory",
+        "title": f"Stock out: W1 S{number}",
+        "status": "open",
+        "occurrences": 1,
+        "first_seen": OPENED_AT,
+        "last_seen": OPENED_AT,
+        "acknowledge_due": OPENED_AT + 1800,
+        "resolve_due": OPENED_AT + 14400,
+        "rule_set_version": "v1",
+        "source": "warehouse-berlin",
+        "history": (Change(OPENED_AT, "engine", "opened", "Stock out"),),
+    }
+    return Ticket(**(values | fields))
+
+
+def message(language: str = "en", change: str = "opened", **fields: Any) -> Message:
+    """A one-notification message about ``ticket(**fields)``."""
+    return compose([notify(ticket(**fields), change)], language=language, ticket_url=URL)
+
+
+def receiver_config(kind: str, **fields: Any) -> ReceiverConfig:
+    """A receiver entry as a routing file would give it."""
+    return ReceiverConfig.model_validate({"name": kind, "kind": kind, **fields})
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,305 @@
+"""The notifier on a real pipeline, real Redis and real receivers: routing with ``continue``,
+grouping, reminders, silences, retries after failures, and never a duplicate."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import redis
+
+from alerts import Notifier, SilenceStore, load_routing, notifier_for
+from monitor import RawRecord, Runtime, Settings, open_runtime
+from monitor._ticket_work import acknowledge
+
+from ..monitor.helpers import event
+from .helpers import URL, write
+from .servers import SECRET, Answer, HttpReceiver, SmtpReceiver, free_port
+
+START = 1_750_000_000.0
+
+
+class Clock:
+    """A wall clock the test moves; sleeping moves it too, and is remembered."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runtime(
+    redis_url: str, redis_server: tuple[redis.Redis, str], tmp_path: Path
+) -> Iterator[Runtime]:
+    settings = Settings(
+        redis_url=redis_url,
+        redis_prefix=redis_server[1],
+        data_dir=tmp_path / "data",
+        routes_file=tmp_path / "routes.yaml",
+        ticket_url=URL,
+    )
+    runtime = open_runtime(settings)
+    yield runtime
+    runtime.client.close()
+
+
+def _notifier(runtime: Runtime, clock: Clock) -> Notifier:
+    assert runtime.settings.routes_file is not None
+    return Notifier(
+        load_routing(runtime.settings.routes_file),
+        runtime.client,
+        runtime.settings.redis_prefix,
+        tickets=runtime.tickets,
+        ticket_url=URL,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def _records(*documents: dict[str, object]) -> list[RawRecord]:
+    return [RawRecord(orjson.dumps(d), f"test:{n}") for n, d in enumerate(documents, 1)]
+
+
+STREAM = (
+    event("stock.level", 0, sku="S1", warehouse="W1", on_hand=0, safety_threshold=5),
+    event("stock.level", 0.2, sku="S2", warehouse="W1", on_hand=2, safety_threshold=5),
+    event("shipment.customs", 1, shipment_id="X", status="held", location="FRA"),
+)
+DELIVERY = "delivery: {attempts: 3, backoff: 10s, max_backoff: 1m, timeout: 0.3s}\n"
+
+
+def _sent(notifier: Notifier) -> Counter[tuple[str, str, str]]:
+    return Counter(
+        (e.receiver, e.ticket, e.change) for e in notifier.log.read() if e.result == "sent"
+    )
+
+
+def test_every_receiver_gets_its_changes_once(
+    runtime: Runtime,
+    clock: Clock,
+    http_receiver: HttpReceiver,
+    smtp_receiver: SmtpReceiver,
+    alertmanager: str,
+) -> None:
+    write(
+        runtime.settings.routes_file,  # type: ignore[arg-type]
+        f"""
+receivers:
+  - {{name: am, kind: alertmanager, url: "{alertmanager}"}}
+  - name: ding
+    kind: dingtalk
+    url: {http_receiver.url}/dingtalk/robot/send?access_token=tok
+    secret: {SECRET}
+    language: zh
+  - name: mail
+    kind: email
+    smtp: {{host: 127.0.0.1, port: {smtp_receiver.port}, from: rm@example.com, to: [i@example.com]}}
+  - {{name: hook, kind: webhook, url: "{http_receiver.url}/hook"}}
+routes:
+  - {{match: {{severity: [P0, P1]}}, receiver: am, continue: true, group_by: [ticket]}}
+  - {{match: {{rule: "stock.*"}}, receiver: ding, continue: true}}
+  - {{match: {{team: inventory}}, receiver: mail}}
+  - {{receiver: hook}}
+{DELIVERY}""",
+    )
+    notifier = _notifier(runtime, clock)
+    pipeline = runtime.pipeline(observers=[notifier])
+    changes = pipeline.process(_records(*STREAM))
+
+    sent = _sent(notifier)
+    by_rule = {t.rule: t.id for t in runtime.tickets.all()}
+    out, low, held = by_rule["stock.out"], by_rule["stock.below-safety"], by_rule["customs.hold"]
+    assert sent == Counter(
+        {
+            ("am", out, "opened"): 1,
+            ("am", out, "breached"): 1,  # not acknowledged within 30 minutes of event time
+            ("am", held, "opened"): 1,
+            ("ding", out, "opened"): 1,
+            ("ding", out, "breached"): 1,
+            ("ding", low, "opened"): 1,
+            ("mail", out, "opened"): 1,
+            ("mail", out, "breached"): 1,
+            ("mail", low, "opened"): 1,
+            ("hook", held, "opened"): 1,
+        }
+    )
+    ding = [r for r in http_receiver.received if r.path.startswith("/dingtalk")]
+    assert len(ding) == 2 and all(r.signed for r in ding)  # one message per rule (group_by)
+    assert "新工单" in str(ding[0].body) and "确认截止" in str(ding[0].body)  # zh receiver
+    assert len(smtp_receiver.mails) == 2
+    (hook,) = [r for r in http_receiver.received if r.path == "/hook"]
+    assert hook.body["notifications"][0]["link"] == URL.format(id=held)
+
+    requests, mails = len(http_receiver.received), len(smtp_receiver.mails)
+    clock.now += 3600  # every group interval has passed: anything queued would go now
+    replay = runtime.pipeline(observers=[notifier])
+    replay.process(_records(*STREAM))  # a replayed batch: the events were seen
+    notifier.enqueue(changes)  # a redelivered batch: the same ticket changes again
+    notifier.flush()
+    assert (len(http_receiver.received), len(smtp_receiver.mails)) == (requests, mails)
+    assert _sent(notifier) == sent
+
+
+def _hook_routes(runtime: Runtime, url: str, route: str = "") -> None:
+    write(
+        runtime.settings.routes_file,  # type: ignore[arg-type]
+        f"""
+receivers:
+  - {{name: hook, kind: webhook, url: "{url}/hook"}}
+routes:
+  - {{receiver: hook{route}}}
+{DELIVERY}""",
+    )
+
+
+def _stock_out(hours: float, sku: str) -> dict[str, object]:
+    return event("stock.level", hours, sku=sku, warehouse="W1", on_hand=0, safety_threshold=5)
+
+
+def _tickets_in(received: HttpReceiver) -> list[list[tuple[str, str]]]:
+    return [
+        [(n["ticket"]["dedup_key"], n["change"]) for n in r.body["notifications"]]
+        for r in received.received
+    ]
+
+
+def test_one_message_per_group_per_interval(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    _hook_routes(runtime, http_receiver.url, ", group_by: [rule], group_interval: 5m")
+    notifier = _notifier(runtime, clock)
+    pipeline = runtime.pipeline(observers=[notifier])
+    pipeline.process(_records(_stock_out(0, "S1")))  # first of its group: at once
+    clock.now += 60
+    pipeline.process(_records(_stock_out(0.1, "S2")))
+    clock.now += 60
+    pipeline.process(_records(_stock_out(0.2, "S3")))
+    assert _tickets_in(http_receiver) == [[("W1|S1", "opened")]]
+    clock.now += 181  # five minutes after the first message
+    notifier.flush()
+    assert _tickets_in(http_receiver)[1:] == [[("W1|S2", "opened"), ("W1|S3", "opened")]]
+    clock.now += 3600
+    notifier.flush()
+    assert len(http_receiver.received) == 2
+
+
+def test_unacknowledged_tickets_are_repeated_until_acknowledged(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    _hook_routes(runtime, http_receiver.url, ", repeat_interval: 1h")
+    notifier = _notifier(runtime, clock)
+    runtime.pipeline(observers=[notifier]).process(
+        _records(_stock_out(0, "S1"), _stock_out(0, "S2"))
+    )
+    clock.now += 3599
+    notifier.flush()
+    assert len(http_receiver.received) == 1
+    clock.now += 1
+    notifier.flush()
+    assert sorted(_tickets_in(http_receiver)[1]) == [("W1|S1", "repeated"), ("W1|S2", "repeated")]
+    (first,) = [t for t in runtime.tickets.all() if t.dedup_key == "W1|S1"]
+    runtime.tickets.update(first.id, lambda t: acknowledge(t, by="ana", at=clock.now))
+    clock.now += 3600
+    notifier.flush()
+    assert _tickets_in(http_receiver)[2] == [("W1|S2", "repeated")]
+    assert "Still waiting" in http_receiver.received[2].body["text"]
+    notifier.flush()
+    assert len(http_receiver.received) == 3
+
+
+def test_silenced_changes_are_logged_not_sent(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    _hook_routes(runtime, http_receiver.url, ", group_by: [ticket], group_interval: 0s")
+    notifier = _notifier(runtime, clock)
+    silences = SilenceStore(runtime.client, runtime.settings.redis_prefix)
+    silence = silences.add(
+        {"rule": ["stock.*"], "source": ["te*"]},
+        starts=clock.now,
+        ends=clock.now + 7200,
+        author="ana",
+        comment="stock count in W1",
+    )
+    pipeline = runtime.pipeline(observers=[notifier])
+    pipeline.process(_records(_stock_out(0, "S1"), STREAM[2]))
+    assert _tickets_in(http_receiver) == [[("X", "opened")]]
+    silenced = [e for e in notifier.log.read() if e.result == "silenced"]
+    assert sorted((e.change, e.error) for e in silenced) == [
+        ("breached", silence.id),
+        ("opened", silence.id),
+    ]
+    silences.expire(silence.id[:6], clock.now)
+    clock.now += 60
+    pipeline.process(_records(_stock_out(2, "S2")))
+    later = {pair for message in _tickets_in(http_receiver)[1:] for pair in message}
+    assert later == {("W1|S2", "opened"), ("X", "breached")}  # S1's changes stay silenced
+
+
+@pytest.mark.parametrize("failure", ["refused", "HTTP 500", "timeout"])
+def test_a_failing_receiver_is_retried_logged_and_recovers_without_duplicates(
+    failure: str, runtime: Runtime, clock: Clock
+) -> None:
+    port = free_port()
+    server = None if failure == "refused" else HttpReceiver(port)
+    answer = Answer(500, {}) if failure == "HTTP 500" else Answer(delay=0.5)
+    if server is not None:
+        server.answers.extend([answer] * 6)
+    _hook_routes(runtime, f"http://127.0.0.1:{port}", ", group_by: []")
+    notifier = _notifier(runtime, clock)
+    try:
+        runtime.pipeline(observers=[notifier]).process(_records(*STREAM))
+        assert clock.slept == [10, 20]  # three attempts, backoff doubling
+        notifier.flush()  # the next try waits for the backoff
+        failed = [e for e in notifier.log.read() if e.result == "failed"]
+        assert len(failed) == 3 * 4 and {e.attempt for e in failed} == {1, 2, 3}
+        assert all(e.error for e in failed) and _sent(notifier) == Counter()
+        clock.now += 10  # past the backoff: three more attempts, still down
+        notifier.flush()
+        assert len([e for e in notifier.log.read() if e.result == "failed"]) == 6 * 4
+        if server is None:
+            server = HttpReceiver(port)  # the receiver comes back
+        clock.now += 60
+        notifier.flush()
+        notifier.flush()
+        ok = [r for r in server.received if r.path == "/hook"][-1]
+        assert sorted(n["change"] for n in ok.body["notifications"]) == [
+            "breached",
+            "opened",
+            "opened",
+            "opened",
+        ]
+        assert sum(_sent(notifier).values()) == 4 and set(_sent(notifier).values()) == {1}
+        clock.now += 7200
+        notifier.flush()
+        assert len(server.received) == (1 if failure == "refused" else 7)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def test_the_settings_name_the_routing_file(runtime: Runtime, http_receiver: HttpReceiver) -> None:
+    _hook_routes(runtime, http_receiver.url)
+    notifier = notifier_for(runtime)
+    assert notifier is not None
+    runtime.pipeline(observers=[notifier]).process(_records(STREAM[2]))
+    assert _tickets_in(http_receiver) == [[("X", "opened")]]
+    settings = runtime.settings.model_copy(update={"routes_file": None})
+    assert (
+        notifier_for(Runtime(settings, runtime.client, runtime.tickets, runtime.dead_letters))
+        is None
+    )
