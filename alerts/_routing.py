@@ -71,7 +71,7 @@ class ReceiverConfig(_Section):
         if self.kind == "email" and self.smtp is None:
             raise ValueError("an email receiver needs 'smtp' (host, port, from, to)")
         if self.kind != "email" and not self.url:
-            raise ValueError(f"a {self.kind} receiver needs 'url'")
+            raise ValueError(f"a receiver of kind {self.kind} needs 'url'")
         if self.secret and self.kind not in ("dingtalk", "feishu"):
             raise ValueError("only dingtalk and feishu receivers sign with a 'secret'")
         return self

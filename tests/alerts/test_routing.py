@@ -1,0 +1,94 @@
+"""The routing file: a good one loads; a bad one is refused with ``file:line``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alerts import RoutingError, labels_of, load_routing
+
+from .helpers import ticket, write
+
+GOOD = """\
+receivers:
+  - {name: am, kind: alertmanager, url: "http://127.0.0.1:9093"}
+  - name: ding
+    kind: dingtalk
+    url: https://oapi.dingtalk.com/robot/send?access_token=x
+    secret: SEC1
+    language: zh
+  - name: mail
+    kind: email
+    smtp: {host: smtp.example.com, port: 587, from: a@example.com, to: [b@example.com]}
+routes:
+  - match: {severity: [P0, P1]}
+    receiver: am
+    continue: true
+  - match: {rule: "stock.*", source: "warehouse-*"}
+    receiver: ding
+    group_by: [rule, team]
+    group_interval: 10m
+    repeat_interval: 2h
+    notify_on: [opened, resolved]
+  - receiver: mail
+delivery: {attempts: 5, backoff: 2s, max_backoff: 10m, timeout: 5s}
+"""
+
+
+def _route(routing_text: str, tmp_path: Path, **fields: object) -> list[str]:
+    routing = load_routing(write(tmp_path / "routes.yaml", routing_text))
+    labels = labels_of(ticket(**fields), str(fields.pop("change", "opened")))
+    return [routing.routes[index].receiver for index, _ in routing.routes_for(labels)]
+
+
+def test_a_good_file_loads_and_routes(tmp_path: Path) -> None:
+    routing = load_routing(write(tmp_path / "routes.yaml", GOOD))
+    ding = routing.routes[1]
+    assert (ding.group_interval, ding.repeat_interval, ding.group_by) == (
+        600,
+        7200,
+        ["rule", "team"],
+    )
+    assert routing.routes[0].notify_on == ["opened", "reopened", "escalated", "breached"]
+    assert routing.delivery.max_backoff == 600 and routing.receiver("mail") is not None
+    assert _route(GOOD, tmp_path) == ["am", "ding"]  # P1 stock.out at warehouse-berlin
+    assert _route(GOOD, tmp_path, severity="P2") == ["ding"]
+    assert _route(GOOD, tmp_path, severity="P3", source="shop") == ["mail"]
+    labels = labels_of(ticket(severity="P3"), "escalated")  # ding does not take escalations
+    assert [r.receiver for _, r in routing.routes_for(labels)] == ["mail"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("receiver: am\n", "receiver: pager\n", 13, "no receiver 'pager'; defined: am, ding, mail"),
+        ("interval: 10m", "interval: soon", 18, "group_interval: Value error, 'soon' is not a"),
+        ("language: zh", "language: fr", 7, "receivers.1.language: Input should be 'en' or 'zh'"),
+        ("email\n", "email\n    secret: x\n", 8, "only dingtalk and feishu receivers sign"),
+        (
+            'url: "http://127.0.0.1:9093"',
+            'url: ""',
+            2,
+            "a receiver of kind alertmanager needs 'url'",
+        ),
+        ("to: [b@example.com]", "to: []", 10, "smtp.to: List should have at least 1 item"),
+        ("delivery:", "  - [\ndelivery:", 24, "not valid YAML: expected ',' or ']'"),
+        ("[opened, resolved]", "[opened, fixed]", 20, "notify_on.1: Input should be 'opened'"),
+        ("{rule:", "{rules:", 15, "routes.1.match.rules.[key]: Input should be 'severity'"),
+        ("  - name: mail\n", "  - {name: mail, kind: slack, url: x}\n  - name: mail\n", 9, "twice"),
+    ],
+)
+def test_a_bad_file_is_refused_at_its_line(
+    tmp_path: Path, old: str, new: str, line: int, message: str
+) -> None:
+    path = write(tmp_path / "routes.yaml", GOOD.replace(old, new, 1))
+    with pytest.raises(RoutingError) as caught:
+        load_routing(path)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+
+
+def test_a_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RoutingError, match="cannot read"):
+        load_routing(tmp_path / "nope.yaml")
