@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 
 import redis
+from redis.exceptions import LockError
 
 from monitor import Batch, Runtime, TicketChange, TicketStore
 
@@ -103,7 +105,8 @@ class Notifier:
             try:
                 self._flush(group_id, now, down)
             finally:
-                lock.release()
+                with suppress(LockError):  # it expired meanwhile: nothing left to release
+                    lock.release()
 
     def _flush(self, group_id: str, now: float, down: set[str]) -> None:
         group = self._outbox.group(group_id)

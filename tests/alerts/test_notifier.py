@@ -58,10 +58,15 @@ def runtime(
     runtime.client.close()
 
 
+def _routes_file(runtime: Runtime) -> Path:
+    path = runtime.settings.routes_file
+    assert path is not None
+    return path
+
+
 def _notifier(runtime: Runtime, clock: Clock) -> Notifier:
-    assert runtime.settings.routes_file is not None
     return Notifier(
-        load_routing(runtime.settings.routes_file),
+        load_routing(_routes_file(runtime)),
         runtime.client,
         runtime.settings.redis_prefix,
         tickets=runtime.tickets,
@@ -97,7 +102,7 @@ def test_every_receiver_gets_its_changes_once(
     alertmanager: str,
 ) -> None:
     write(
-        runtime.settings.routes_file,  # type: ignore[arg-type]
+        _routes_file(runtime),
         f"""
 receivers:
   - {{name: am, kind: alertmanager, url: "{alertmanager}"}}
@@ -157,7 +162,7 @@ routes:
 
 def _hook_routes(runtime: Runtime, url: str, route: str = "") -> None:
     write(
-        runtime.settings.routes_file,  # type: ignore[arg-type]
+        _routes_file(runtime),
         f"""
 receivers:
   - {{name: hook, kind: webhook, url: "{url}/hook"}}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from alerts import DeliveryError, build_receiver, compose, notify
+from alerts import DeliveryError, Receiver, build_receiver, compose, notify
 from monitor import Change
 
 from .helpers import URL, message, receiver_config, ticket
@@ -20,7 +20,7 @@ HTTP_KINDS = {
 }
 
 
-def _http(kind: str, base: str, timeout: float = 2.0):  # type: ignore[no-untyped-def]
+def _http(kind: str, base: str, timeout: float = 2.0) -> Receiver:
     secret = {"secret": SECRET} if kind in ("dingtalk", "feishu") else {}
     return build_receiver(
         receiver_config(kind, url=base + HTTP_KINDS[kind], **secret), timeout=timeout
@@ -89,7 +89,7 @@ def test_refused_connections_and_timeouts_are_retryable(
     assert "no answer within 0.2s" in str(slow.value)
 
 
-def _email(port: int):  # type: ignore[no-untyped-def]
+def _email(port: int) -> Receiver:
     smtp = {"host": "127.0.0.1", "port": port, "from": "riskmon@example.com",
             "to": ["oncall@example.com", "lead@example.com"]}  # fmt: skip
     return build_receiver(receiver_config("email", smtp=smtp, language="zh"), timeout=2)

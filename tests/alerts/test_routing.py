@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,9 +37,9 @@ delivery: {attempts: 5, backoff: 2s, max_backoff: 10m, timeout: 5s}
 """
 
 
-def _route(routing_text: str, tmp_path: Path, **fields: object) -> list[str]:
+def _route(routing_text: str, tmp_path: Path, **fields: Any) -> list[str]:
     routing = load_routing(write(tmp_path / "routes.yaml", routing_text))
-    labels = labels_of(ticket(**fields), str(fields.pop("change", "opened")))
+    labels = labels_of(ticket(**fields), "opened")
     return [routing.routes[index].receiver for index, _ in routing.routes_for(labels)]
 
 
