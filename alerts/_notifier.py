@@ -57,9 +57,8 @@ class Notifier:
         self._silences = SilenceStore(client, prefix)
         self.log = NotificationLog(client, prefix)
         timeout = routing.delivery.timeout
-        self._receivers = dict(receivers) if receivers is not None else {
-            config.name: build_receiver(config, timeout=timeout) for config in routing.receivers
-        }  # fmt: skip
+        built = {c.name: build_receiver(c, timeout=timeout) for c in routing.receivers}
+        self._receivers = dict(receivers) if receivers is not None else built
         self._clock = clock
         self._sleep = sleep
 
