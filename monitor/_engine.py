@@ -74,11 +74,17 @@ class Engine:
         return self._fire_due()
 
     def reopened(self, rule_id: str, key: str, since: float) -> None:
-        """A ticket was reopened (after a person resolved it, the engine may not know):
-        its SLA and escalation clocks start again from ``since``."""
+        """A ticket was reopened at ``since``: if a person had resolved it, the engine did
+        not know, and its SLA and escalation clocks start again from ``since``.
+
+        Nothing to do if the engine itself opened the key again at or after ``since``, or
+        has resolved it since (the store reports a batch's changes after the whole batch)."""
         try:
             rule = self.book.current.rules.by_id(rule_id)
         except KeyError:
+            return
+        active_since = self._state.get(_slot("active", rule.id, key))
+        if active_since is None or active_since >= since:
             return
         self._state.put(_slot("active", rule.id, key), since)
         self._schedule_deadlines(rule, key, since)

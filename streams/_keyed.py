@@ -4,15 +4,17 @@ Events arrive here from every source partition, interleaved as the router worker
 to read them. They wait in a buffer until every source has passed their time (the lowest
 watermark of the sources that are not idle), then go through the pipeline in event-time
 order, so a rule sees them in the order the replay of the same data would.
+
+The buffer is not stored: the worker acknowledges a buffered message only once it has been
+processed, so after a crash the broker delivers it again.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Collection, Iterator
-from typing import Any
+from collections.abc import Callable, Collection
 
-from monitor import Pipeline, RawRecord, TicketChange
+from monitor import Pipeline, RawRecord
 
 from ._messages import Mark, Message, Routed
 from ._table_state import TableCheckpoint, TableEntries
@@ -21,7 +23,7 @@ PipelineFactory = Callable[[TableCheckpoint], Pipeline]
 
 
 class KeyedPartition:
-    """Buffer, source watermarks and pipeline of one keyed partition, kept in the table."""
+    """Buffer, source watermarks and pipeline of one keyed partition."""
 
     def __init__(
         self,
@@ -36,39 +38,56 @@ class KeyedPartition:
         self._expected = frozenset(sources)
         self._lateness = lateness
         self._batch_size = batch_size
+        self._make_pipeline = make_pipeline
         self._checkpoint = TableCheckpoint(entries)
         self.pipeline = make_pipeline(self._checkpoint)
         self._marks = {name: Mark(name, at, idle) for name, (at, idle) in entries.of_kind("mark")}
-        self._buffer = {d: _routed(d, fields) for d, fields in entries.of_kind("buffer")}
-        self._order = [(m.time, seq, digest) for digest, (m, seq) in self._buffer.items()]
-        heapq.heapify(self._order)
-        self._next_seq = max((seq for _, seq, _ in self._order), default=-1) + 1
+        self._buffer: dict[str, Routed] = {}
+        self._order: list[tuple[float, int, str]] = []
+        self._arrivals = 0
+        self.done: list[str] = []
 
-    def take(self, message: Message) -> None:
-        """Note a watermark, or buffer an event not seen before."""
+    def take(self, message: Message) -> bool:
+        """Note a watermark, or buffer an event not seen before; whether it was buffered
+        (then it is done once ``release`` puts its digest in ``done``)."""
         if isinstance(message, Mark):
             self._note(message)
-        elif message.digest not in self._buffer and not self._checkpoint.seen(message.digest):
-            seq = self._next_seq
-            self._next_seq += 1
-            self._buffer[message.digest] = (message, seq)
-            heapq.heappush(self._order, (message.time, seq, message.digest))
-            self._entries.put("buffer", message.digest, _fields(message, seq))
+            return False
+        if message.digest in self._buffer or self._checkpoint.seen(message.digest):
+            return False
+        self._buffer[message.digest] = message
+        heapq.heappush(self._order, (message.time, self._arrivals, message.digest))
+        self._arrivals += 1
+        return True
 
-    def release(self) -> list[TicketChange]:
-        """Process the buffered events every source has passed, in time order, then move
-        the engine's time to the sources' low watermark."""
+    def release(self) -> None:
+        """Process the buffered events every source has passed, in time order (by arrival
+        on ties), then move the engine's time to the sources' low watermark. The digests of
+        the events processed go to ``done``; if storing fails, the events not stored stay
+        buffered (see ``reload``)."""
         low = self.low_watermark() - self._lateness
-        changes: list[TicketChange] = []
-        for chunk in self._ready(low):
-            records = [RawRecord(m.raw, m.origin, m.rules, m.home) for m in chunk]
-            changes.extend(self.pipeline.process(records))
+        while self._order and self._order[0][0] <= low:
+            taken: list[tuple[float, int, str]] = []
+            while self._order and self._order[0][0] <= low and len(taken) < self._batch_size:
+                taken.append(heapq.heappop(self._order))
+            chunk = [self._buffer[digest] for _, _, digest in taken]
+            try:
+                self.pipeline.process([RawRecord(m.raw, m.origin, m.rules, m.home) for m in chunk])
+            except BaseException:
+                for item in taken:
+                    heapq.heappush(self._order, item)
+                raise
             for message in chunk:
                 del self._buffer[message.digest]
-                self._entries.delete("buffer", message.digest)
+                self.done.append(message.digest)
         if low > self.pipeline.engine.watermark:
-            changes.extend(self.pipeline.advance(low))
-        return changes
+            self.pipeline.advance(low)
+
+    def reload(self) -> None:
+        """Drop the engine's working state for what the table holds (after a failed store,
+        the working state may be ahead of it); buffered events are kept."""
+        self._checkpoint = TableCheckpoint(self._entries)
+        self.pipeline = self._make_pipeline(self._checkpoint)
 
     def low_watermark(self) -> float:
         """Event time every source has passed: the lowest watermark of the sources that are
@@ -90,30 +109,10 @@ class KeyedPartition:
         known = self._marks.get(mark.source)
         if known is not None and _time(known) > _time(mark):
             mark = Mark(mark.source, known.watermark, mark.idle)  # time never goes back
-        self._marks[mark.source] = mark
-        self._entries.put("mark", mark.source, [mark.watermark, mark.idle])
-
-    def _ready(self, low: float) -> Iterator[list[Routed]]:
-        chunk: list[Routed] = []
-        while self._order and self._order[0][0] <= low:
-            _, _, digest = heapq.heappop(self._order)
-            chunk.append(self._buffer[digest][0])
-            if len(chunk) >= self._batch_size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        if known != mark:
+            self._marks[mark.source] = mark
+            self._entries.put("mark", mark.source, [mark.watermark, mark.idle])
 
 
 def _time(mark: Mark) -> float:
     return float("-inf") if mark.watermark is None else mark.watermark
-
-
-def _fields(message: Routed, seq: int) -> list[Any]:
-    rules = sorted(message.rules)
-    return [message.raw.decode(), message.time, rules, message.home, message.origin, seq]
-
-
-def _routed(digest: str, fields: list[Any]) -> tuple[Routed, int]:
-    raw, at, rules, home, origin, seq = fields
-    return Routed(str(raw).encode(), digest, float(at), frozenset(rules), bool(home), origin), seq

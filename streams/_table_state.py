@@ -35,9 +35,6 @@ class TableEntries:
     def get(self, kind: str, name: str = "") -> Any:
         return self._table.get(self.key(kind, name))
 
-    def has(self, kind: str, name: str) -> bool:
-        return self.key(kind, name) in self._table
-
     def put(self, kind: str, name: str, value: Any) -> None:
         self._table[self.key(kind, name)] = value
 
@@ -57,13 +54,14 @@ class TableCheckpoint:
         watermark = entries.get("watermark")
         if watermark is not None:
             self.state.watermark = watermark
+        self._seen = {digest for _, batch in entries.of_kind("seen") for digest in batch}
 
     def unseen(self, digests: Sequence[str]) -> list[bool]:
-        return [not self._entries.has("seen", digest) for digest in digests]
+        return [digest not in self._seen for digest in digests]
 
     def seen(self, digest: str) -> bool:
         """Whether this event was processed here before."""
-        return self._entries.has("seen", digest)
+        return digest in self._seen
 
     def commit(self, digests: Sequence[str]) -> None:
         state, entries = self.state, self._entries
@@ -81,6 +79,7 @@ class TableCheckpoint:
                 entries.put("timer", timer_id, [timer.due, timer.payload])
         if state.watermark != float("-inf"):
             entries.put("watermark", "", state.watermark)
-        for digest in digests:
-            entries.put("seen", digest, 1)
+        if digests:  # one entry per batch: the table's changelog gets one message, not many
+            entries.put("seen", digests[0], list(digests))
+            self._seen.update(digests)
         state.mark_persisted()

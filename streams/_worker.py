@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TP, EventT, StreamT
@@ -114,6 +114,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         idle_after=settings.idle_seconds,
     )
     judges: dict[int, KeyedPartition] = {}
+    waiting: dict[int, dict[str, list[EventT]]] = {}  # buffered, not yet acknowledged
     read_up_to: dict[TP, int] = {}
 
     def judge_of(partition: int) -> KeyedPartition:
@@ -151,16 +152,29 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
 
     @app.agent(keyed)
     async def judge(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await _judge_one(event)
+        unacked = cast(faust.Stream[bytes], stream).noack()  # acknowledged once processed
+        async for event in unacked.events():
+            partition = event.message.partition
+            judge = judge_of(partition)
+            message = decode(event.message.value or b"")
+            if judge.take(message):
+                assert isinstance(message, Routed)
+                waiting.setdefault(partition, {}).setdefault(message.digest, []).append(event)
+            else:
+                await unacked.ack(event)
+            await _release(partition, judge)
+            for digest in judge.done:
+                for done in waiting.get(partition, {}).pop(digest, []):
+                    await unacked.ack(done)
+            judge.done.clear()
 
-    async def _judge_one(event: EventT) -> None:
-        partition = event.message.partition
-        judge_of(partition).take(decode(event.message.value or b""))
+    async def _release(partition: int, judge: KeyedPartition) -> None:
+        """Release what the watermark allows; while Redis fails, wait and retry (the agent
+        takes no more messages meanwhile: the broker keeps them)."""
         delay = _BACKOFF_FIRST
         while True:
             try:
-                judge_of(partition).release()
+                judge.release()
                 break
             except StoreError as error:
                 log.warning(
@@ -169,7 +183,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                     error,
                     delay,
                 )
-                judges.pop(partition, None)  # its working state may be ahead of the table
+                judge.reload()  # its working state may be ahead of the table
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_MAX)
         await letters.send(dead)
@@ -194,6 +208,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         for tp in revoked:
             if tp.topic == keyed.get_topic_name():
                 judges.pop(tp.partition, None)
+                waiting.pop(tp.partition, None)
             else:
                 router.forget(f"{tp.topic}/{tp.partition}")
                 read_up_to.pop(tp, None)
