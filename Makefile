@@ -28,7 +28,7 @@ test: install test-programs
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy monitor rules streams
+	$(BIN)/mypy monitor rules streams alerts
 
 check: lint test
 

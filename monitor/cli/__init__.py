@@ -20,6 +20,16 @@ from ._worker import produce_command, worker_command
 class _Main(click.Group):
     """The root group: our own errors become a one-line message and exit status 2."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "alerts"])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "alerts":
+            from alerts.cli import alerts_group  # alerts imports monitor, never the reverse
+
+            return alerts_group
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

@@ -16,7 +16,7 @@ from .._metrics import PipelineMetrics, TicketMetrics
 from .._metrics_http import serving_metrics, wait_for_stop_signal
 from .._pipeline import PipelineObserver
 from .._rule_examples import run_examples
-from .._runtime import open_runtime
+from .._runtime import Runtime, open_runtime
 from .._settings import load_settings
 from .._ticket_store import TicketStore
 from .._tickets import STATUSES, Ticket
@@ -64,6 +64,7 @@ def run_command(
         observers: list[PipelineObserver] = []
         if metrics_port is not None:
             observers.append(serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
+        observers.extend(alert_observers(runtime))
         pipeline = runtime.pipeline(observers=observers)
         show = sys.stderr.isatty() if progress is None else progress
         batches = batch_size or settings.batch_size
@@ -74,6 +75,14 @@ def run_command(
         if serve_after:
             console.print("Run done; serving metrics until interrupted")
             wait_for_stop_signal()
+
+
+def alert_observers(runtime: Runtime) -> list[PipelineObserver]:
+    """The alert notifier, when a routing file is configured (``RISKMON_ROUTES_FILE``)."""
+    from alerts import notifier_for  # alerts imports monitor, never the reverse
+
+    notifier = notifier_for(runtime)
+    return [] if notifier is None else [notifier]
 
 
 def serve_metrics(stack: ExitStack, tickets: TicketStore, host: str, port: int) -> PipelineMetrics:

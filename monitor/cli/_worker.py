@@ -14,7 +14,7 @@ from .._events import EVENT_TYPES
 from .._pipeline import PipelineObserver
 from .._runtime import open_runtime
 from .._settings import load_settings
-from ._commands import serve_metrics
+from ._commands import alert_observers, serve_metrics
 from ._output import console
 
 
@@ -50,6 +50,7 @@ def worker_command(metrics_port: int | None, metrics_host: str, log_level: str) 
         observers: list[PipelineObserver] = []
         if metrics_port is not None:
             observers.append(serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
+        observers.extend(alert_observers(runtime))
         app = create_app(runtime, book, WorkerOptions(partitions, observers))
         worker = faust.Worker(app, loop=loop, loglevel=log_level, redirect_stdouts=False)
         worker.execute_from_commandline()
