@@ -47,18 +47,21 @@ class KeyedPartition:
         self._arrivals = 0
         self.done: list[str] = []
 
-    def take(self, message: Message) -> bool:
-        """Note a watermark, or buffer an event not seen before; whether it was buffered
-        (then it is done once ``release`` puts its digest in ``done``)."""
+    def take(self, message: Message) -> list[str]:
+        """Note a watermark, or buffer the events not seen before; the digests of those
+        buffered (each is done once ``release`` puts it in ``done``)."""
         if isinstance(message, Mark):
             self._note(message)
-            return False
-        if message.digest in self._buffer or self._checkpoint.seen(message.digest):
-            return False
-        self._buffer[message.digest] = message
-        heapq.heappush(self._order, (message.time, self._arrivals, message.digest))
-        self._arrivals += 1
-        return True
+            return []
+        buffered = []
+        for event in message.events:
+            if event.digest in self._buffer or self._checkpoint.seen(event.digest):
+                continue
+            self._buffer[event.digest] = event
+            heapq.heappush(self._order, (event.time, self._arrivals, event.digest))
+            self._arrivals += 1
+            buffered.append(event.digest)
+        return buffered
 
     def release(self) -> None:
         """Process the buffered events every source has passed, in time order (by arrival

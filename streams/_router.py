@@ -7,15 +7,16 @@ Pure: the faust worker feeds it messages and clock ticks and sends what it retur
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor import DeadLetter, RawRecord, assign, event_digest, parse_records
 from rules import RuleBook
 
-from ._messages import Mark, Routed
+from ._messages import Bundle, Mark, Message, Routed
 
-Sends = list[tuple[int, Routed | Mark]]
+Sends = list[tuple[int, Message]]
 
 
 @dataclass
@@ -45,24 +46,31 @@ class Router:
         self._clock = clock
         self._progress: dict[str, _Progress] = {}
 
-    def route(self, record: RawRecord, source: str) -> tuple[Sends, list[DeadLetter]]:
-        """Where a message from ``source`` (``topic/partition``) goes, or its dead letter."""
-        progress = self._progress.setdefault(source, _Progress())
-        progress.last_read = self._clock()
-        parsed, letters = parse_records([record], time.time() + self._max_future)
-        if letters:
-            return [], letters
-        event = parsed[0][0]
-        owners, home = assign(event, self._book.current.rules, self._partitions)
-        owners.setdefault(home, frozenset())
-        digest = event_digest(event)
-        sends: Sends = [
-            (p, Routed(record.raw, digest, event.timestamp, rules, p == home, record.origin))
-            for p, rules in owners.items()
-        ]
-        if progress.watermark is None or event.timestamp > progress.watermark:
-            progress.watermark = event.timestamp
-        return sends, []
+    def route(self, records: Sequence[tuple[RawRecord, str]]) -> tuple[Sends, list[DeadLetter]]:
+        """Where a batch of messages goes, one bundle per keyed partition, and dead letters
+        for the messages that are not valid events. Each record comes with its source
+        (``topic/partition``)."""
+        now = self._clock()
+        parsed, letters = parse_records(
+            [record for record, _ in records], time.time() + self._max_future
+        )
+        sources = {record.origin: source for record, source in records}
+        for _, source in records:
+            self._progress.setdefault(source, _Progress()).last_read = now
+        bundles: defaultdict[int, list[Routed]] = defaultdict(list)
+        for event, record in parsed:
+            owners, home = assign(event, self._book.current.rules, self._partitions)
+            owners.setdefault(home, frozenset())
+            digest = event_digest(event)
+            for partition, rules in owners.items():
+                routed = Routed(record.raw, digest, event.timestamp, rules, partition == home,
+                                record.origin)  # fmt: skip
+                bundles[partition].append(routed)
+            progress = self._progress[sources[record.origin]]
+            if progress.watermark is None or event.timestamp > progress.watermark:
+                progress.watermark = event.timestamp
+        sends: Sends = [(p, Bundle(tuple(events))) for p, events in bundles.items()]
+        return sends, letters
 
     def marks(self, sources: dict[str, bool]) -> Sends:
         """Watermarks of ``sources`` (source → whether it is caught up), for every keyed

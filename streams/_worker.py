@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
-from faust.types import TP, EventT, StreamT
+from faust.types import TP, EventT, Message, StreamT
 
 from monitor import Batch as PipelineBatch
 from monitor import (
@@ -38,7 +38,8 @@ from monitor import (
 from rules import RuleBook
 
 from ._keyed import KeyedPartition
-from ._messages import Mark, Routed, decode, encode
+from ._messages import Message as KeyedMessage
+from ._messages import decode, encode
 from ._router import Router
 from ._table_state import TableCheckpoint, TableEntries
 from ._topics import bootstrap_servers, keyed_topic, source_topics
@@ -46,6 +47,7 @@ from ._topics import bootstrap_servers, keyed_topic, source_topics
 log = logging.getLogger(__name__)
 
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 30.0
+_ROUTE_WITHIN = 0.05  # seconds the router waits to fill a batch
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         idle_after=settings.idle_seconds,
     )
     judges: dict[int, KeyedPartition] = {}
-    waiting: dict[int, dict[str, list[EventT]]] = {}  # buffered, not yet acknowledged
+    held = HeldEvents()
     read_up_to: dict[TP, int] = {}
 
     def judge_of(partition: int) -> KeyedPartition:
@@ -132,23 +134,23 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
             )
         return judges[partition]
 
-    async def send_all(sends: list[tuple[int, Routed | Mark]]) -> None:
+    async def send_all(sends: list[tuple[int, KeyedMessage]]) -> None:
         for partition, message in sends:
             await keyed.send(value=encode(message), partition=partition, force=True)
 
     @app.agent(source_topic)
     async def route(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            source = f"{message.topic}/{message.partition}"
-            record = RawRecord(message.value or b"", f"{source}@{message.offset}")
-            sends, bad = router.route(record, source)
+        batches = cast(faust.Stream[bytes], stream).take_events(settings.batch_size, _ROUTE_WITHIN)
+        async for events in batches:
+            records = [(_record(event.message), _source(event.message)) for event in events]
+            sends, bad = router.route(records)
             await send_all(sends)
             if bad:
                 letters.write(bad)
                 await letters.send(dead)
                 _tell(options.observers, bad)
-            read_up_to[message.tp] = message.offset + 1
+            for event in events:
+                read_up_to[event.message.tp] = event.message.offset + 1
 
     @app.agent(keyed)
     async def judge(stream: StreamT[bytes]) -> None:
@@ -156,16 +158,14 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         async for event in unacked.events():
             partition = event.message.partition
             judge = judge_of(partition)
-            message = decode(event.message.value or b"")
-            if judge.take(message):
-                assert isinstance(message, Routed)
-                waiting.setdefault(partition, {}).setdefault(message.digest, []).append(event)
+            buffered = judge.take(decode(event.message.value or b""))
+            if buffered:
+                held.hold(event, partition, buffered)
             else:
                 await unacked.ack(event)
             await _release(partition, judge)
-            for digest in judge.done:
-                for done in waiting.get(partition, {}).pop(digest, []):
-                    await unacked.ack(done)
+            for done in held.done(partition, judge.done):
+                await unacked.ack(done)
             judge.done.clear()
 
     async def _release(partition: int, judge: KeyedPartition) -> None:
@@ -208,12 +208,51 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         for tp in revoked:
             if tp.topic == keyed.get_topic_name():
                 judges.pop(tp.partition, None)
-                waiting.pop(tp.partition, None)
+                held.forget(tp.partition)
             else:
                 router.forget(f"{tp.topic}/{tp.partition}")
                 read_up_to.pop(tp, None)
 
     return app
+
+
+class HeldEvents:
+    """Keyed-topic messages whose events wait in a partition's buffer: a message is
+    acknowledged when the last of its events is processed."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[int, str], list[EventT]] = {}
+        self._left: dict[int, int] = {}  # id of a message's event → events still buffered
+
+    def hold(self, event: EventT, partition: int, digests: list[str]) -> None:
+        self._left[id(event)] = len(digests)
+        for digest in digests:
+            self._waiting.setdefault((partition, digest), []).append(event)
+
+    def forget(self, partition: int) -> None:
+        """The partition moved to another worker, which gets its messages again."""
+        for key in [key for key in self._waiting if key[0] == partition]:
+            for event in self._waiting.pop(key):
+                self._left.pop(id(event), None)
+
+    def done(self, partition: int, digests: list[str]) -> list[EventT]:
+        """The messages whose events are now all processed."""
+        finished = []
+        for digest in digests:
+            for event in self._waiting.pop((partition, digest), []):
+                self._left[id(event)] -= 1
+                if not self._left[id(event)]:
+                    del self._left[id(event)]
+                    finished.append(event)
+        return finished
+
+
+def _record(message: Message) -> RawRecord:
+    return RawRecord(message.value or b"", f"{_source(message)}@{message.offset}")
+
+
+def _source(message: Message) -> str:
+    return f"{message.topic}/{message.partition}"
 
 
 def _tell(observers: Sequence[PipelineObserver], letters: list[DeadLetter]) -> None:

@@ -53,6 +53,8 @@ def worker_command(metrics_port: int | None, metrics_host: str, log_level: str) 
         observers.extend(alert_observers(runtime))
         app = create_app(runtime, book, WorkerOptions(partitions, observers))
         worker = faust.Worker(app, loop=loop, loglevel=log_level, redirect_stdouts=False)
+        worker.spinner = None  # its handler sets the root logger to DEBUG: every library's
+        # debug message would be formatted, a tenth of the worker's time
         worker.execute_from_commandline()
 
 
