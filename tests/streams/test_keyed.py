@@ -1,0 +1,247 @@
+"""The distributed runner's two steps without a broker: the router splits events by rule key,
+and a keyed partition processes them in event-time order once every source has passed, so
+its tickets equal the replay's whatever order the sources' messages arrived in."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from monitor import (
+    DEFAULT_POLICY,
+    Engine,
+    MemoryTicketStore,
+    Pipeline,
+    RawRecord,
+    StoreError,
+    owner,
+    validate_event,
+)
+from monitor.importing import load_mapping, preset_path, run_import
+from rules import RuleBook, load_rules
+from streams._keyed import KeyedPartition
+from streams._messages import Bundle, Mark, decode, encode
+from streams._router import Router
+from streams._table_state import TableCheckpoint, TableEntries
+from streams._worker import DeadLetterTopic
+
+from ..monitor.helpers import at, event
+
+DEMO = Path(__file__).resolve().parents[2] / "monitor" / "demo"
+SOURCES = ("orders/0", "stock/0")
+
+
+def _book() -> RuleBook:
+    return RuleBook(load_rules())
+
+
+class Partitioned:
+    """Routers' output delivered to keyed partitions over plain dicts as tables."""
+
+    def __init__(self, partitions: int, tickets: MemoryTicketStore, **options: Any) -> None:
+        self.book = _book()
+        self.tickets = tickets
+        self.tables = [dict[str, Any]() for _ in range(partitions)]
+        self.router = Router(self.book, partitions=partitions, max_future=float("inf"),
+                             idle_after=0.0, clock=lambda: 0.0)  # fmt: skip
+        self.options = {"sources": SOURCES, "lateness": 0.0, "batch_size": 50, **options}
+        self.keyed = [self.open(number) for number in range(partitions)]
+
+    def open(self, number: int) -> KeyedPartition:
+        def pipeline(checkpoint: TableCheckpoint) -> Pipeline:
+            engine = Engine(self.book, checkpoint.state, policy=DEFAULT_POLICY)
+            return Pipeline(engine, self.tickets, checkpoint, DeadLetterTopic())
+
+        return KeyedPartition(TableEntries(self.tables[number], 0), pipeline, **self.options)
+
+    def route(self, lines: list[bytes], source: str) -> None:
+        records = [(RawRecord(line, f"{source}@{n}"), source) for n, line in enumerate(lines)]
+        sends, letters = self.router.route(records)
+        assert letters == []
+        for partition, message in sends:
+            self.deliver(partition, message)
+
+    def deliver(self, partition: int, message: Bundle | Mark) -> None:
+        keyed = self.keyed[partition]
+        keyed.take(decode(encode(message)))  # through the wire format
+        keyed.release()
+
+    def mark(self, source: str, caught_up: bool) -> None:
+        for partition, message in self.router.marks({source: caught_up}):
+            self.deliver(partition, message)
+
+
+def _replayed(lines: list[bytes], batch_size: int) -> list[Any]:
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    checkpoint = TableCheckpoint(TableEntries({}, 0))
+    engine = Engine(_book(), checkpoint.state, policy=DEFAULT_POLICY)
+    pipeline = Pipeline(engine, tickets, checkpoint, DeadLetterTopic())
+    for start in range(0, len(lines), batch_size):
+        pipeline.process([RawRecord(line, "f") for line in lines[start : start + batch_size]])
+    return sorted(tickets.all(), key=lambda ticket: ticket.id)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[bytes]]:
+    """The shipped real sample, imported: orders and shipments, and stock records."""
+    folder = tmp_path_factory.mktemp("demo")
+    out = {"orders": folder / "orders.jsonl", "stock": folder / "stock.jsonl"}
+    run_import(load_mapping(preset_path("olist")), DEMO / "olist", out["orders"])
+    stock_csv = DEMO / "civ_stock" / "contraceptive_logistics_data.csv"
+    run_import(load_mapping(preset_path("civ_stock")), stock_csv, out["stock"])
+    return {name: path.read_bytes().splitlines() for name, path in out.items()}
+
+
+def _by_time(*streams: list[bytes]) -> list[bytes]:
+    lines = [line for stream in streams for line in stream]
+    return sorted(lines, key=lambda line: orjson.loads(line)["time"])
+
+
+def _chunks(lines: list[bytes], size: int) -> Iterator[list[bytes]]:
+    for start in range(0, len(lines), size):
+        yield lines[start : start + size]
+
+
+def test_tickets_do_not_depend_on_the_batch_size(demo: dict[str, list[bytes]]) -> None:
+    lines = _by_time(demo["orders"], demo["stock"])
+    assert _replayed(lines, 1) == _replayed(lines, 1000)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_partitions_fed_in_any_interleaving_give_the_replays_tickets(
+    demo: dict[str, list[bytes]], seed: int
+) -> None:
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    run = Partitioned(4, tickets)
+    chunks = [("orders/0", c) for c in _chunks(demo["orders"], 37)]
+    chunks += [("stock/0", c) for c in _chunks(demo["stock"], 53)]
+    order, stock = (
+        iter(c for c in chunks if c[0] == "orders/0"),
+        iter(c for c in chunks if c[0] != "orders/0"),
+    )
+    shuffled = random.Random(seed)
+    pending = {"orders/0": order, "stock/0": stock}
+    while pending:  # each source in its own order, the two interleaved at random
+        source = shuffled.choice(sorted(pending))
+        item = next(pending[source], None)
+        if item is None:
+            del pending[source]
+            run.mark(source, caught_up=True)
+            continue
+        run.route(item[1], source)
+        run.mark(source, caught_up=False)
+    assert sum(keyed.buffered for keyed in run.keyed) == 0
+    expected = _replayed(_by_time(demo["orders"], demo["stock"]), 1000)
+    assert sorted(tickets.all(), key=lambda ticket: ticket.id) == expected
+    assert len(expected) > 100
+
+
+def test_nothing_is_processed_before_every_source_has_reported() -> None:
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    run = Partitioned(1, tickets)
+    stock = {"sku": "S", "warehouse": "W", "safety_threshold": 5}
+    run.route([orjson.dumps(event("stock.level", 0, on_hand=0, **stock))], "stock/0")
+    run.mark("stock/0", caught_up=False)
+    assert run.keyed[0].buffered == 1 and list(tickets.all()) == []  # orders/0 never spoke
+    run.mark("orders/0", caught_up=False)  # it has read nothing: it holds time back
+    assert run.keyed[0].buffered == 1
+    run.mark("orders/0", caught_up=True)  # idle: it holds no one back
+    assert run.keyed[0].buffered == 0
+    (ticket,) = tickets.all()
+    assert ticket.rule == "stock.out" and ticket.first_seen == at(0)
+
+
+def test_a_restarted_partition_continues_from_its_table_and_skips_what_it_processed() -> None:
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    run = Partitioned(1, tickets)
+    paid = orjson.dumps(event("order.paid", 0, order_id="O1"))
+    run.route([paid], "orders/0")
+    run.mark("orders/0", caught_up=True)
+    run.mark("stock/0", caught_up=True)
+    assert run.keyed[0].buffered == 0
+    assert list(tickets.all()) == []  # the 7-day timer is pending, in the table
+    run.keyed[0] = run.open(0)  # a new worker takes the partition over
+    run.route([paid], "orders/0")  # redelivered after the crash: processed before
+    assert run.keyed[0].buffered == 0
+    run.route([orjson.dumps(event("order.paid", 24 * 8, order_id="O2"))], "orders/0")
+    run.mark("orders/0", caught_up=False)
+    (ticket,) = tickets.all()
+    assert (ticket.rule, ticket.dedup_key, ticket.first_seen) == (
+        "fulfilment.not-handed-over",
+        "O1",
+        at(24 * 7),
+    )
+
+
+class _FailingTickets(MemoryTicketStore):
+    """Tickets whose store is down while ``down`` is set."""
+
+    down = False
+
+    def apply(self, actions: Any) -> Any:
+        if self.down:
+            raise StoreError("cannot write tickets to Redis: connection refused")
+        return super().apply(actions)
+
+
+def test_a_failed_store_keeps_the_events_buffered_until_it_works_again() -> None:
+    tickets = _FailingTickets(DEFAULT_POLICY)
+    run = Partitioned(1, tickets)
+    run.mark("orders/0", caught_up=True)
+    stock = {"sku": "S", "warehouse": "W", "safety_threshold": 5}
+    run.route([orjson.dumps(event("stock.level", 0, on_hand=0, **stock))], "stock/0")
+    tickets.down = True
+    with pytest.raises(StoreError):
+        run.mark("stock/0", caught_up=True)
+    assert run.keyed[0].buffered == 1 and run.keyed[0].done == []
+    run.keyed[0].reload()
+    tickets.down = False
+    run.keyed[0].release()
+    (ticket,) = tickets.all()
+    assert ticket.rule == "stock.out" and ticket.occurrences == 1
+    assert len(run.keyed[0].done) == 1
+
+
+def test_the_router_sends_an_event_to_each_owner_once_and_counts_it_at_home() -> None:
+    book = _book()
+    router_rules = book.current.rules
+    router = Router(book, partitions=8, max_future=86400.0, idle_after=5.0, clock=lambda: 0.0)
+    basket = {"customer_id": "C", "total": 5.0, "items": [{"sku": "A"}], "address": {}}
+    created = orjson.dumps(event("order.created", 0, order_id="O1", **basket))
+    sends, letters = router.route([(RawRecord(created, "orders/0@0"), "orders/0"),
+                                   (RawRecord(b"{oops", "orders/0@1"), "orders/0")])  # fmt: skip
+    assert [letter.reason for letter in letters] == ["malformed-json"]
+    routed = [(partition, e) for partition, bundle in sends for e in bundle.events]  # type: ignore[union-attr]
+    expected: dict[int, set[str]] = {}
+    fact = validate_event(orjson.loads(created)).as_fact()
+    for rule in ("order.data-error", "order.duplicate"):
+        key = router_rules.by_id(rule).key_of(fact)
+        assert key is not None
+        expected.setdefault(owner(rule, key, 8), set()).add(rule)
+    by_partition: dict[int, set[str]] = {}
+    for partition, routed_event in routed:
+        by_partition.setdefault(partition, set()).update(routed_event.rules)
+    assert by_partition == expected
+    assert sum(routed_event.home for _, routed_event in routed) == 1
+
+
+def test_an_idle_source_runs_on_with_the_wall_clock_from_its_last_event() -> None:
+    now = [100.0]
+    router = Router(_book(), partitions=2, max_future=86400.0, idle_after=5.0,
+                    clock=lambda: now[0])  # fmt: skip
+    stock = {"sku": "S", "warehouse": "W", "on_hand": 3, "safety_threshold": 5}
+    line = orjson.dumps(event("stock.level", 0, **stock))
+    router.route([(RawRecord(line, "stock/1@0"), "stock/1")])
+    assert {m for _, m in router.marks({"stock/1": True})} == {Mark("stock/1", at(0), False)}
+    now[0] += 4.0
+    assert {m for _, m in router.marks({"stock/1": False})} == {Mark("stock/1", at(0), False)}
+    now[0] += 6.0  # quiet for 10 s and caught up: idle, its time moved on by 10 s
+    (mark,) = {m for _, m in router.marks({"stock/1": True})}
+    assert mark == Mark("stock/1", at(0) + 10.0, True)
+    (empty,) = {m for _, m in router.marks({"stock/2": True})}
+    assert empty == Mark("stock/2", None, False)  # not quiet long enough yet
