@@ -82,6 +82,11 @@ class PipelineMetrics:
             "severity",
             "change",
         )
+        self._reloads = counter(
+            "riskmon_rule_reloads_total",
+            "Rule file reloads by a running worker, by result (success, failure).",
+            "result",
+        )
         self._batch_seconds = Histogram(
             "riskmon_batch_duration_seconds",
             "Wall time to process one batch, from parsing to stored results.",
@@ -106,6 +111,10 @@ class PipelineMetrics:
             "Wall clock minus the watermark, at scrape time; NaN before the first event.",
             registry=registry,
         ).set_function(lambda: time.time() - self._watermark)
+
+    def count_reload(self, result: str) -> None:
+        """Count one reload of the rule files (``success`` or ``failure``)."""
+        self._reloads.labels(result).inc()
 
     def observe(self, batch: Batch) -> None:
         """Count one batch."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -40,6 +40,7 @@ from rules import RuleBook
 from ._keyed import KeyedPartition
 from ._messages import Message as KeyedMessage
 from ._messages import decode, encode
+from ._reload import RuleWatcher
 from ._router import Router
 from ._table_state import TableCheckpoint, TableEntries
 from ._topics import bootstrap_servers, keyed_topic, source_topics
@@ -53,10 +54,12 @@ _ROUTE_WITHIN = 0.05  # seconds the router waits to fill a batch
 @dataclass(frozen=True)
 class WorkerOptions:
     """What a worker needs besides the settings: the topics' partition counts as found on
-    the broker, and extra pipeline observers (metrics)."""
+    the broker, extra pipeline observers (metrics, alerts), and who to tell the result of a
+    rule reload."""
 
     partitions: Mapping[str, int]
     observers: Sequence[PipelineObserver] = ()
+    on_reload: Callable[[str], None] = lambda result: None
 
 
 class DeadLetterTopic:
@@ -115,6 +118,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         max_future=settings.max_future_seconds,
         idle_after=settings.idle_seconds,
     )
+    rules = RuleWatcher(book, options.on_reload)
     judges: dict[int, KeyedPartition] = {}
     held = HeldEvents()
     read_up_to: dict[TP, int] = {}
@@ -190,7 +194,8 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
 
     @app.timer(interval=settings.tick_seconds)
     async def tick() -> None:
-        """Send every keyed partition the watermark of each source partition read here."""
+        """Send every keyed partition the watermark of each source partition read here;
+        reload the rules if their files changed."""
         assigned = [tp for tp in app.consumer.assignment() if tp.topic in sources]
         caught_up = {}
         for tp in assigned:
@@ -202,6 +207,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                 highwater is not None and position is not None and position >= highwater
             )
         await send_all(router.marks(caught_up))
+        rules.check()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:

@@ -11,7 +11,6 @@ import click
 from rules import RuleBook
 
 from .._events import EVENT_TYPES
-from .._pipeline import PipelineObserver
 from .._runtime import open_runtime
 from .._settings import load_settings
 from ._commands import alert_observers, serve_metrics
@@ -47,11 +46,11 @@ def worker_command(metrics_port: int | None, metrics_host: str, log_level: str) 
     asyncio.set_event_loop(loop)
     partitions = loop.run_until_complete(worker_topics(settings))
     with ExitStack() as stack:
-        observers: list[PipelineObserver] = []
+        options = WorkerOptions(partitions, alert_observers(runtime))
         if metrics_port is not None:
-            observers.append(serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
-        observers.extend(alert_observers(runtime))
-        app = create_app(runtime, book, WorkerOptions(partitions, observers))
+            metrics = serve_metrics(stack, runtime.tickets, metrics_host, metrics_port)
+            options = WorkerOptions(partitions, [metrics, *options.observers], metrics.count_reload)
+        app = create_app(runtime, book, options)
         worker = faust.Worker(app, loop=loop, loglevel=log_level, redirect_stdouts=False)
         worker.spinner = None  # its handler sets the root logger to DEBUG: every library's
         # debug message would be formatted, a tenth of the worker's time
