@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -11,11 +12,18 @@ import redis
 from monitor import StoreError, iso
 
 Result = Literal["sent", "failed", "silenced"]
+NotificationKind = Literal["ticket", "report"]
 
 
 @dataclass(frozen=True)
 class LogEntry:
-    """One attempt to tell a receiver about one ticket change (``at``: wall clock)."""
+    """One attempt to tell a receiver about one ticket change or one patrol report (``at``:
+    wall clock).
+
+    For a ticket change, ``notification`` is its id and ``change`` the change; for a report,
+    ``notification`` is the report's id, ``ticket`` is empty and ``change`` is the report's
+    kind (daily, weekly).
+    """
 
     at: float
     receiver: str
@@ -25,6 +33,7 @@ class LogEntry:
     result: Result
     attempt: int = 0
     error: str = ""
+    kind: NotificationKind = "ticket"
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready mapping, the time as ISO 8601 UTC."""
@@ -32,14 +41,23 @@ class LogEntry:
 
 
 class NotificationLog:
-    """A capped Redis list of ``LogEntry`` (the oldest go first past ``keep`` entries)."""
+    """A capped Redis list of ``LogEntry`` (the oldest go first past ``keep`` entries);
+    ``observe`` hears every entry written (the metrics count them)."""
 
-    def __init__(self, client: redis.Redis, prefix: str, *, keep: int = 100_000) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        *,
+        keep: int = 100_000,
+        observe: Callable[[Sequence[LogEntry]], None] | None = None,
+    ) -> None:
         self._client = client
         self._key = f"{prefix}alerts:log"
         self._keep = keep
+        self._observe = observe
 
-    def write(self, entries: list[LogEntry]) -> None:
+    def write(self, entries: Sequence[LogEntry]) -> None:
         """Append entries."""
         if not entries:
             return
@@ -50,6 +68,8 @@ class NotificationLog:
                 pipe.execute()
         except redis.RedisError as error:
             raise StoreError(f"cannot write the notification log to Redis: {error}") from error
+        if self._observe is not None:
+            self._observe(entries)
 
     def read(self) -> list[LogEntry]:
         """Every entry kept, newest first."""

@@ -1,14 +1,17 @@
-"""Messages: notifications rendered for people, in the receiver's language (Jinja2 templates
-shipped in ``templates/``, one per language)."""
+"""Messages: notifications and patrol reports rendered for people, in the receiver's language
+(Jinja2 templates shipped in ``templates/``, one per language)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from monitor.report import HEADLINE, Format, Report, figure
 
 from ._notification import Notification
 
@@ -22,6 +25,7 @@ _TEMPLATES.filters["utc"] = lambda iso: (
     datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if iso else "—"
 )
 SHOWN = 10  # a message's text spells out this many changes and counts the rest
+EXCERPT = 2000  # characters of a report's Markdown a chat message carries (Slack: 3000 a block)
 
 
 @dataclass(frozen=True)
@@ -34,17 +38,29 @@ class Item:
 
 
 @dataclass(frozen=True)
+class ReportContent:
+    """A patrol report whole: email sends ``html`` (``markdown`` as the text alternative),
+    webhooks add ``summary`` (id, period, zone, key figures) to their JSON."""
+
+    summary: dict[str, object]
+    markdown: str
+    html: str
+
+
+@dataclass(frozen=True)
 class Message:
-    """What a receiver sends: a title, the text, and each notification with its link."""
+    """What a receiver sends: a title, the text, and each notification with its link; or,
+    for a patrol report, no items and the report whole in ``report``."""
 
     title: str
     text: str
     items: tuple[Item, ...]
+    report: ReportContent | None = None
 
 
 def compose(notifications: list[Notification], *, language: str, ticket_url: str) -> Message:
     """One message for a group's notifications, in ``language`` (``en`` or ``zh``)."""
-    module: Any = _TEMPLATES.get_template(f"{language}.j2").module  # its macros: title, item, more
+    module = _macros(language)
     items = []
     for notification in notifications:
         link = ticket_url.format(id=notification.ticket["id"])
@@ -56,3 +72,51 @@ def compose(notifications: list[Notification], *, language: str, ticket_url: str
     if len(items) > SHOWN:
         texts.append(str(module.more(count=len(items) - SHOWN)).strip())
     return Message(title, "\n\n".join(texts), tuple(items))
+
+
+def compose_report(report: Report, rendered: Mapping[Format, str], *, language: str) -> Message:
+    """The message of a patrol report, in ``language``: its key figures and the Markdown's
+    first sections after them, as many whole ones as fit in ``EXCERPT`` characters, then
+    how to see the rest; the report whole rides along for receivers that can show it."""
+    module = _macros(language)
+    labels: dict[str, str] = module.report_labels
+    lines = [f"{labels[n]}: {figure(report.headline[n], HEADLINE[n][1])}" for n in labels]
+    if not report.complete:
+        lines.append(str(module.report_incomplete(r=report)))
+    kept, left = _excerpt(rendered["md"])
+    parts = ["\n".join(lines), *kept, str(module.report_more(r=report, left=left))]
+    summary: dict[str, object] = {
+        "id": report.id,
+        "kind": report.kind,
+        "period": report.period,
+        "zone": report.zone,
+        "generated_at": report.generated_at,
+        "data_through": report.data_through,
+        "complete": report.complete,
+        "headline": report.headline,
+    }
+    return Message(
+        title=str(module.report_title(r=report)).strip(),
+        text="\n\n".join(parts),
+        items=(),
+        report=ReportContent(summary, rendered["md"], rendered["html"]),
+    )
+
+
+def _excerpt(markdown: str) -> tuple[list[str], int]:
+    """The sections after the key figures that fit in ``EXCERPT`` characters, whole and in
+    order (a cut table or code block reads badly), and how many are left out."""
+    sections = [f"## {text.strip()}" for text in markdown.split("\n## ")[2:]]
+    kept: list[str] = []
+    size = 0
+    for section in sections:
+        size += len(section) + 2
+        if size > EXCERPT:
+            break
+        kept.append(section)
+    return kept, len(sections) - len(kept)
+
+
+def _macros(language: str) -> Any:
+    """The language's template module: its macros and label tables."""
+    return _TEMPLATES.get_template(f"{language}.j2").module

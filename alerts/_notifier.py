@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 
 import redis
+from prometheus_client import CollectorRegistry
 from redis.exceptions import LockError
 
 from monitor import Batch, Runtime, TicketChange, TicketStore
@@ -21,12 +22,13 @@ from ._errors import DeliveryError
 from ._labels import labels_of
 from ._log import LogEntry, NotificationLog, Result
 from ._messages import compose
+from ._metrics import NotifierMetrics
 from ._notification import Notification, notify
 from ._outbox import Group, Outbox
-from ._retry import backoff, deliver
+from ._retry import backoff, deliver, longest
 from ._routing import Routing, load_routing
 from ._silences import SilenceStore, muting
-from .receivers import Receiver, build_receiver
+from .receivers import Receiver, build_receivers
 
 WAITING_FOR_ACK = ("open", "reopened")
 
@@ -34,8 +36,9 @@ WAITING_FOR_ACK = ("open", "reopened")
 class Notifier:
     """A pipeline observer that notifies receivers of ticket changes as the routing says.
 
-    ``receivers`` replaces the ones the routing file describes (tests); ``clock`` and
-    ``sleep`` are the wall clock and the pause between attempts.
+    ``receivers`` replaces the ones the routing file describes (tests); ``metrics`` count
+    what is sent (default: on a registry nobody serves); ``clock`` and ``sleep`` are the wall
+    clock and the pause between attempts.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class Notifier:
         tickets: TicketStore,
         ticket_url: str,
         receivers: Mapping[str, Receiver] | None = None,
+        metrics: NotifierMetrics | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -55,10 +59,9 @@ class Notifier:
         self._ticket_url = ticket_url
         self._outbox = Outbox(client, prefix)
         self._silences = SilenceStore(client, prefix)
-        self.log = NotificationLog(client, prefix)
-        timeout = routing.delivery.timeout
-        built = {c.name: build_receiver(c, timeout=timeout) for c in routing.receivers}
-        self._receivers = dict(receivers) if receivers is not None else built
+        self._metrics = metrics or NotifierMetrics(CollectorRegistry())
+        self.log = NotificationLog(client, prefix, observe=self._metrics.logged)
+        self._receivers = dict(receivers) if receivers is not None else build_receivers(routing)
         self._clock = clock
         self._sleep = sleep
 
@@ -94,8 +97,7 @@ class Notifier:
     def flush(self) -> None:
         """Deliver every group that is due; another process busy with a group is left to it."""
         now = self._clock()
-        delivery = self._routing.delivery
-        hold = delivery.attempts * (delivery.timeout + delivery.max_backoff) + 60
+        hold = longest(self._routing.delivery)
         down: set[str] = set()  # receivers that failed in this flush: their other groups wait
         for group_id in self._outbox.due(now):
             lock = self._outbox.lock(group_id, seconds=hold)
@@ -165,7 +167,9 @@ class Notifier:
             message,
             policy=self._routing.delivery,
             sleep=self._sleep,
-            record=lambda attempt, error: self._record(group, notifications, attempt, error),
+            record=lambda attempt, error, seconds: self._record(
+                group, notifications, attempt, error, seconds
+            ),
         )
         if last is None:
             self._outbox.done(group, notifications, sent_at=self._clock())
@@ -180,7 +184,11 @@ class Notifier:
         notifications: Sequence[Notification],
         attempt: int,
         error: DeliveryError | None,
+        seconds: float | None = None,
     ) -> None:
+        """Log one attempt (``seconds``: how long it took; none when nothing was tried)."""
+        if seconds is not None:
+            self._metrics.attempted(group.receiver, "ticket", seconds)
         result: Result = "sent" if error is None else "failed"
         at = self._clock()
         text = "" if error is None else str(error)
@@ -219,8 +227,9 @@ def _entry(
     )
 
 
-def notifier_for(runtime: Runtime) -> Notifier | None:
-    """The notifier the settings ask for (``routes_file``), or ``None`` when there is none."""
+def notifier_for(runtime: Runtime, *, registry: CollectorRegistry | None = None) -> Notifier | None:
+    """The notifier the settings ask for (``routes_file``), or ``None`` when there is none;
+    its metrics are declared on ``registry`` when one is given (the one the CLI serves)."""
     path = runtime.settings.routes_file
     if path is None:
         return None
@@ -230,4 +239,5 @@ def notifier_for(runtime: Runtime) -> Notifier | None:
         runtime.settings.redis_prefix,
         tickets=runtime.tickets,
         ticket_url=runtime.settings.ticket_url,
+        metrics=NotifierMetrics(registry) if registry is not None else None,
     )

@@ -3,8 +3,9 @@
 Keys under the prefix: ``alerts:groups`` (sorted set: group → when it is next due),
 ``alerts:group:<id>`` (hash: the group's receiver, intervals, last send, failures, tickets),
 ``alerts:pending:<id>`` (hash: notification id → notification), ``alerts:done`` (set of
-``receiver\\0notification id`` sent or silenced: what makes sending idempotent) and
-``alerts:lock:<id>`` (one flusher per group at a time).
+``receiver\\0notification id`` sent or silenced, and ``receiver\\0report:<report id>`` sent:
+what makes sending idempotent) and ``alerts:lock:<id>`` (one sender per group, or per
+receiver and report, at a time).
 """
 
 from __future__ import annotations
@@ -99,6 +100,24 @@ class Outbox:
         marks = [f"{receiver}\x00{n.id}" for n in notifications]
         done = self._client.smismember(self._done, marks)
         return [n for n, seen in zip(notifications, done, strict=True) if not seen]
+
+    def unsent(self, receivers: Sequence[str], report_id: str) -> list[str]:
+        """Those of ``receivers`` the report ``report_id`` was not sent to."""
+        if not receivers:
+            return []
+        marks = [f"{receiver}\x00report:{report_id}" for receiver in receivers]
+        try:
+            done = self._client.smismember(self._done, marks)
+        except redis.RedisError as error:
+            raise _store_error(error) from error
+        return [name for name, seen in zip(receivers, done, strict=True) if not seen]
+
+    def report_sent(self, receiver: str, report_id: str) -> None:
+        """Mark the report ``report_id`` sent to ``receiver``."""
+        try:
+            self._client.sadd(self._done, f"{receiver}\x00report:{report_id}")
+        except redis.RedisError as error:
+            raise _store_error(error) from error
 
     def due(self, now: float) -> list[str]:
         """The ids of the groups due at ``now``."""

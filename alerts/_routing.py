@@ -1,7 +1,8 @@
 """The routing file: YAML → checked ``Routing``, every refusal placed at ``file:line``.
 
 Stages, as for rule files: ruamel.yaml reads the text keeping line numbers; pydantic checks
-the shape of each section; one small check per cross-reference (a route's receiver).
+the shape of each section; one small check per cross-reference (the receivers of a route and
+of a report entry).
 """
 
 from __future__ import annotations
@@ -9,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -23,6 +33,10 @@ from ._labels import Label, matches
 Kind = Literal["webhook", "slack", "dingtalk", "feishu", "email", "alertmanager"]
 ChangeKind = Literal["opened", "updated", "reopened", "resolved", "escalated", "breached"]
 DEFAULT_NOTIFY_ON: tuple[ChangeKind, ...] = ("opened", "reopened", "escalated", "breached")
+ReportKind = Literal["daily", "weekly"]
+REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly")
+# Alertmanager takes alerts, not documents: it cannot show a report.
+NOT_FOR_REPORTS: frozenset[Kind] = frozenset({"alertmanager"})
 
 
 def _seconds(value: Any) -> float:
@@ -36,7 +50,16 @@ def _globs(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name)") from None
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(_seconds)]
+Zone = Annotated[str, AfterValidator(_zone)]
 Globs = Annotated[list[str], BeforeValidator(_globs), Field(min_length=1)]
 
 
@@ -102,12 +125,33 @@ class Delivery(_Section):
     timeout: Duration = Field(10.0, gt=0)
 
 
+class ReportRoute(_Section):
+    """Which patrol reports go to which receivers: the reports of these kinds for these time
+    zones (no ``zones``: every zone)."""
+
+    receivers: list[str] = Field(min_length=1)
+    zones: list[Zone] = []
+    kinds: list[ReportKind] = Field(list(REPORT_KINDS), min_length=1)
+
+    def takes(self, kind: str, zone: str) -> bool:
+        """Whether this entry takes the ``kind`` report of ``zone``."""
+        return kind in self.kinds and (not self.zones or zone in self.zones)
+
+
 class Routing(_Section):
-    """A checked routing file."""
+    """A checked routing file: ticket changes go by ``routes``, patrol reports by
+    ``reports``; a file needs at least one of them."""
 
     receivers: list[ReceiverConfig] = Field(min_length=1)
-    routes: list[Route] = Field(min_length=1)
+    routes: list[Route] = []
+    reports: list[ReportRoute] = []
     delivery: Delivery = Delivery()
+
+    @model_validator(mode="after")
+    def _routes_something(self) -> Routing:
+        if not self.routes and not self.reports:
+            raise ValueError("a routing file needs 'routes' (ticket changes) or 'reports'")
+        return self
 
     def receiver(self, name: str) -> ReceiverConfig | None:
         """The receiver called ``name``, if the file has it."""
@@ -123,6 +167,13 @@ class Routing(_Section):
                 if not route.continue_:
                     break
         return chosen
+
+    def report_receivers(self, kind: str, zone: str) -> list[str]:
+        """The receivers of the ``kind`` report of ``zone``, each once, in file order."""
+        chosen = (
+            name for entry in self.reports if entry.takes(kind, zone) for name in entry.receivers
+        )
+        return list(dict.fromkeys(chosen))
 
 
 def load_routing(path: Path) -> Routing:
@@ -145,19 +196,34 @@ def load_routing(path: Path) -> Routing:
 
 
 def _check_references(routing: Routing, document: CommentedMap, file: str) -> None:
-    seen: set[str] = set()
+    kinds: dict[str, Kind] = {}
     for index, receiver in enumerate(routing.receivers):
-        if receiver.name in seen:
+        if receiver.name in kinds:
             line = _line_of(document, ["receivers", index, "name"])
             raise RoutingError(f"receiver {receiver.name!r} is defined twice", file=file, line=line)
-        seen.add(receiver.name)
+        kinds[receiver.name] = receiver.kind
     for index, route in enumerate(routing.routes):
-        if route.receiver not in seen:
-            line = _line_of(document, ["routes", index, "receiver"])
-            known = ", ".join(sorted(seen))
-            raise RoutingError(
-                f"no receiver {route.receiver!r}; defined: {known}", file=file, line=line
-            )
+        _check_receiver(route.receiver, kinds, document, ["routes", index, "receiver"], file)
+    for index, entry in enumerate(routing.reports):
+        for number, name in enumerate(entry.receivers):
+            where = ["reports", index, "receivers", number]
+            _check_receiver(name, kinds, document, where, file)
+            if kinds[name] in NOT_FOR_REPORTS:
+                line = _line_of(document, where)
+                raise RoutingError(
+                    f"receiver {name!r} is of kind {kinds[name]}, which cannot take reports",
+                    file=file,
+                    line=line,
+                )
+
+
+def _check_receiver(
+    name: str, kinds: dict[str, Kind], document: CommentedMap, where: list[Any], file: str
+) -> None:
+    if name not in kinds:
+        known = ", ".join(sorted(kinds))
+        line = _line_of(document, where)
+        raise RoutingError(f"no receiver {name!r}; defined: {known}", file=file, line=line)
 
 
 def _load_yaml(text: str, file: str) -> CommentedMap:
@@ -173,7 +239,9 @@ def _load_yaml(text: str, file: str) -> CommentedMap:
         raise RoutingError(f"not valid YAML: {error}", file=file) from None
     if not isinstance(document, CommentedMap):
         raise RoutingError(
-            "a routing file is a mapping with 'receivers' and 'routes'", file=file, line=1
+            "a routing file is a mapping with 'receivers', and 'routes' or 'reports'",
+            file=file,
+            line=1,
         )
     return document
 

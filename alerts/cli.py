@@ -33,19 +33,29 @@ def alerts_group() -> None:
 
 @alerts_group.command("log")
 @click.option("--ticket", help="Only this ticket (id or prefix).")
+@click.option(
+    "--kind", type=click.Choice(["ticket", "report"]), help="Only ticket changes or reports."
+)
 @click.option("--receiver", help="Only this receiver.")
 @click.option("--result", type=click.Choice(["sent", "failed", "silenced"]), help="Only these.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
 @FORMAT
 def show_log(
-    ticket: str | None, receiver: str | None, result: str | None, limit: int | None, output: str
+    ticket: str | None,
+    kind: str | None,
+    receiver: str | None,
+    result: str | None,
+    limit: int | None,
+    output: str,
 ) -> None:
-    """List the notification log, newest first: every attempt, with its result and error."""
+    """List the notification log, newest first: every attempt, with its result and error
+    (a patrol report shows as its id, its change as its kind)."""
     runtime = open_runtime(load_settings())
     entries = [
         entry
         for entry in NotificationLog(runtime.client, runtime.settings.redis_prefix).read()
         if (ticket is None or entry.ticket.startswith(ticket))
+        and (kind is None or entry.kind == kind)
         and (receiver is None or entry.receiver == receiver)
         and (result is None or entry.result == result)
     ][:limit]
@@ -53,7 +63,7 @@ def show_log(
         print_json_lines(entry.to_json() for entry in entries)
         return
     table = Table(header_style="bold")
-    for column in ("time", "receiver", "ticket", "change", "result", "try"):
+    for column in ("time", "receiver", "ticket/report", "change", "result", "try"):
         table.add_column(column, no_wrap=True)
     table.add_column("error", overflow="fold", ratio=1)
     style = {"sent": "green", "failed": "red", "silenced": "yellow"}
@@ -61,7 +71,7 @@ def show_log(
         table.add_row(
             iso(entry.at)[:19].replace("T", " "),
             entry.receiver,
-            entry.ticket,
+            entry.ticket or entry.notification,
             entry.change,
             f"[{style[entry.result]}]{entry.result}[/]",
             str(entry.attempt or ""),

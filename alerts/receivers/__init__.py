@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .._messages import Message
-from .._routing import Kind, ReceiverConfig
+from .._routing import Kind, ReceiverConfig, Routing
 from ._alertmanager import AlertmanagerReceiver
 from ._dingtalk import DingTalkReceiver, dingtalk_sign
 from ._email import EmailReceiver
@@ -40,4 +40,17 @@ def build_receiver(config: ReceiverConfig, *, timeout: float) -> Receiver:
     return RECEIVERS[config.kind](config, timeout=timeout)
 
 
-__all__ = ["RECEIVERS", "Receiver", "build_receiver", "dingtalk_sign", "feishu_sign"]
+def build_receivers(routing: Routing) -> dict[str, Receiver]:
+    """Every receiver of a routing file, by name."""
+    timeout = routing.delivery.timeout
+    return {config.name: build_receiver(config, timeout=timeout) for config in routing.receivers}
+
+
+__all__ = [
+    "RECEIVERS",
+    "Receiver",
+    "build_receiver",
+    "build_receivers",
+    "dingtalk_sign",
+    "feishu_sign",
+]

@@ -1,4 +1,5 @@
-"""Email over SMTP (smtplib): the message title as subject, its text as a plain-text body."""
+"""Email over SMTP (smtplib): the message title as subject, its text as a plain-text body; a
+patrol report's HTML as the body, with its Markdown as the plain-text alternative."""
 
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ class EmailReceiver:
         mail["Subject"] = message.title
         mail["From"] = smtp.sender
         mail["To"] = ", ".join(smtp.to)
-        mail.set_content(message.text)
+        if message.report is None:
+            mail.set_content(message.text)
+        else:
+            mail.set_content(message.report.markdown)
+            mail.add_alternative(message.report.html, subtype="html")
         where = f"SMTP {smtp.host}:{smtp.port}"
         try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=self._timeout) as server:

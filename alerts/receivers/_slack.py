@@ -1,4 +1,5 @@
-"""Slack incoming webhook: a header block and one section per notification."""
+"""Slack incoming webhook: a header block and one section per notification (a report: one
+section with its summary)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class SlackReceiver:
                 "text": {"type": "plain_text", "text": message.title[:_HEADER_LIMIT]},
             }
         ]
-        for item in message.items[: _BLOCK_LIMIT - 1]:
-            text = {"type": "mrkdwn", "text": item.text[:_SECTION_LIMIT]}
-            blocks.append({"type": "section", "text": text})
+        texts = [item.text for item in message.items] or [message.text]
+        for text in texts[: _BLOCK_LIMIT - 1]:
+            section = {"type": "mrkdwn", "text": text[:_SECTION_LIMIT]}
+            blocks.append({"type": "section", "text": section})
         post_json(self._url, {"text": message.title, "blocks": blocks}, timeout=self._timeout)

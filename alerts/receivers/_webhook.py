@@ -1,4 +1,5 @@
-"""Generic JSON webhook: every notification with its ticket, link and text."""
+"""Generic JSON webhook: every notification with its ticket, link and text; for a patrol
+report, no notifications and the report's summary (id, period, zone, key figures)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from ._http import post_json
 
 
 class WebhookReceiver:
-    """POSTs ``{"version", "receiver", "title", "text", "notifications": [...]}``."""
+    """POSTs ``{"version", "receiver", "title", "text", "notifications": [...]}``, with
+    ``"report": {...}`` added for a report."""
 
     def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
         assert config.url is not None  # the routing file's check
@@ -17,7 +19,7 @@ class WebhookReceiver:
         self._timeout = timeout
 
     def send(self, message: Message) -> None:
-        payload = {
+        payload: dict[str, object] = {
             "version": "1",
             "receiver": self._name,
             "title": message.title,
@@ -34,4 +36,6 @@ class WebhookReceiver:
                 for item in message.items
             ],
         }
+        if message.report is not None:
+            payload["report"] = message.report.summary
         post_json(self._url, payload, timeout=self._timeout)

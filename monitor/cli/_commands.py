@@ -62,9 +62,12 @@ def run_command(
     runtime = open_runtime(settings)
     with ExitStack() as stack:
         observers: list[PipelineObserver] = []
+        registry = CollectorRegistry()  # the pipeline's and the alerts' metrics
         if metrics_port is not None:
-            observers.append(serve_metrics(stack, runtime.tickets, metrics_host, metrics_port))
-        observers.extend(alert_observers(runtime))
+            observers.append(
+                serve_metrics(stack, runtime.tickets, metrics_host, metrics_port, registry=registry)
+            )
+        observers.extend(alert_observers(runtime, registry))
         pipeline = runtime.pipeline(observers=observers)
         show = sys.stderr.isatty() if progress is None else progress
         batches = batch_size or settings.batch_size
@@ -77,17 +80,28 @@ def run_command(
             wait_for_stop_signal()
 
 
-def alert_observers(runtime: Runtime) -> list[PipelineObserver]:
-    """The alert notifier, when a routing file is configured (``RISKMON_ROUTES_FILE``)."""
+def alert_observers(
+    runtime: Runtime, registry: CollectorRegistry | None = None
+) -> list[PipelineObserver]:
+    """The alert notifier, when a routing file is configured (``RISKMON_ROUTES_FILE``); it
+    declares its metrics on ``registry`` when one is given (the one ``serve_metrics`` serves)."""
     from alerts import notifier_for  # alerts imports monitor, never the reverse
 
-    notifier = notifier_for(runtime)
+    notifier = notifier_for(runtime, registry=registry)
     return [] if notifier is None else [notifier]
 
 
-def serve_metrics(stack: ExitStack, tickets: TicketStore, host: str, port: int) -> PipelineMetrics:
-    """Declare the metrics on a registry of their own and serve it until ``stack`` closes."""
-    registry = CollectorRegistry()
+def serve_metrics(
+    stack: ExitStack,
+    tickets: TicketStore,
+    host: str,
+    port: int,
+    *,
+    registry: CollectorRegistry | None = None,
+) -> PipelineMetrics:
+    """Declare the metrics on ``registry`` (default: one of their own) and serve it until
+    ``stack`` closes; other metrics declared on it later are served too."""
+    registry = registry or CollectorRegistry()
     metrics = PipelineMetrics(registry)
     registry.register(TicketMetrics(tickets))
     console.print(f"Metrics at {stack.enter_context(serving_metrics(registry, host, port))}")

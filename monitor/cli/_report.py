@@ -1,4 +1,4 @@
-"""``riskmon report``: daily and weekly patrol reports, generated, stored, listed, shown."""
+"""``riskmon report``: daily and weekly patrol reports, generated, stored, sent, listed, shown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import click
 import orjson
@@ -38,6 +38,19 @@ from ..report import (
 from ._output import console, print_json_lines
 
 
+class ReportSender(Protocol):
+    """Where generated reports go: the receivers the routing file names for reports
+    (``alerts`` implements it, loaded only when a routing file is set)."""
+
+    def unsent(self, period: Period) -> list[str]:
+        """The receivers of ``period``'s report that have not had it."""
+        ...
+
+    def send(self, report: Report, rendered: Mapping[Format, str]) -> list[str]:
+        """Send ``report`` to each of its receivers that has not had it; those reached."""
+        ...
+
+
 def _generating(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options both generating commands share."""
     options = [
@@ -50,6 +63,11 @@ def _generating(command: Callable[..., Any]) -> Callable[..., Any]:
             "--output",
             type=click.Path(dir_okay=False, writable=True, path_type=Path),
             help="Write to this file [default: stdout].",
+        ),
+        click.option(
+            "--send",
+            is_flag=True,
+            help="Send it to the routing file's report receivers (each gets a report once).",
         ),
     ]
     for option in reversed(options):
@@ -65,17 +83,17 @@ def report_group() -> None:
 @report_group.command("daily")
 @click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @_generating
-def daily_report(day: datetime, zone: str, form: str, output: Path | None) -> None:
+def daily_report(day: datetime, zone: str, form: str, output: Path | None, send: bool) -> None:
     """The report of one calendar day (YYYY-MM-DD) in a time zone."""
-    _generate(daily(day.date(), zone), cast(Format, form), output)
+    _generate(daily(day.date(), zone), cast(Format, form), output, send=send)
 
 
 @report_group.command("weekly")
 @click.option("--week", required=True, help="ISO week, YYYY-Www (e.g. 2017-W47).")
 @_generating
-def weekly_report(week: str, zone: str, form: str, output: Path | None) -> None:
+def weekly_report(week: str, zone: str, form: str, output: Path | None, send: bool) -> None:
     """The roll-up of one ISO week (Monday to Sunday) in a time zone, day by day."""
-    _generate(weekly(week, zone), cast(Format, form), output)
+    _generate(weekly(week, zone), cast(Format, form), output, send=send)
 
 
 @report_group.command("list")
@@ -112,10 +130,12 @@ def show_report(report_id: str, form: str) -> None:
 @report_group.command("schedule")
 @click.option("--once", is_flag=True, help="Generate what is due or missed now, then exit.")
 def schedule_command(once: bool) -> None:
-    """Generate the daily reports of the report_schedule setting, each at its local time.
+    """Generate the daily reports of the report_schedule setting, each at its local time,
+    and send them to the routing file's report receivers (when RISKMON_ROUTES_FILE is set).
 
     Runs until SIGINT or SIGTERM; a report missed while it was not running (yesterday's, not
-    stored since its due time) is generated at start. One line per stored report."""
+    stored since its due time, or not sent to all its receivers) is generated at start. One
+    line per stored report."""
     settings = load_settings()
     schedule = settings.schedule
     if not schedule:
@@ -123,17 +143,21 @@ def schedule_command(once: bool) -> None:
     runtime = open_runtime(settings)
     rules = [rule.id for rule in load_rules(settings.rules_dir, event_types=EVENT_TYPES).rules]
     store = ReportStore(runtime.client, settings.redis_prefix)
+    sender = _report_sender(runtime)
     clock = SystemClock()
 
     def done(run: ScheduledRun) -> bool:
         stored = store.get(run.report_id, "json")
-        return done_by(orjson.loads(stored)["generated_at"] if stored else None, run)
+        generated = done_by(orjson.loads(stored)["generated_at"] if stored else None, run)
+        return generated and (sender is None or not sender.unsent(run.period))
 
     def generate(run: ScheduledRun) -> None:
-        report = _store(run.period, settings, runtime, rules)[0]
+        report, rendered = _store(run.period, settings, runtime, rules)
         late = " (made up: missed)" if (clock.now() - run.due).total_seconds() > 60 else ""
         due = run.due.astimezone(run.entry.tz).isoformat(timespec="minutes")
         click.echo(f"stored {report.id}, due {due}{late}")
+        if sender is not None:
+            _send(sender, report, rendered)
         if not once:
             announce_next()
 
@@ -189,9 +213,32 @@ def _store(
     return report, ReportStore(runtime.client, settings.redis_prefix).save(report)
 
 
-def _generate(period: Period, form: Format, output: Path | None) -> None:
+def _report_sender(runtime: Runtime) -> ReportSender | None:
+    """The report sender when a routing file is set (``RISKMON_ROUTES_FILE``), else ``None``."""
+    from alerts import report_notifier_for  # alerts imports monitor, never the reverse
+
+    return report_notifier_for(runtime)
+
+
+def _send(sender: ReportSender, report: Report, rendered: Mapping[Format, str]) -> None:
+    """Send a stored report to its receivers that have not had it, and say so on stderr."""
+    sent = sender.send(report, rendered)
+    if sent:
+        click.echo(f"sent {report.id} to {', '.join(sent)}", err=True)
+    else:
+        click.echo(
+            f"{report.id} not sent: no receiver waits for it (each has it, or none takes"
+            f" {report.kind} reports for {report.zone})",
+            err=True,
+        )
+
+
+def _generate(period: Period, form: Format, output: Path | None, *, send: bool) -> None:
     settings = load_settings()
     runtime = open_runtime(settings)
+    sender = _report_sender(runtime) if send else None
+    if send and sender is None:
+        raise click.ClickException("--send needs a routing file: set RISKMON_ROUTES_FILE")
     rules = load_rules(settings.rules_dir, event_types=EVENT_TYPES)
     report, rendered = _store(period, settings, runtime, [rule.id for rule in rules.rules])
     text = rendered[form]
@@ -200,3 +247,5 @@ def _generate(period: Period, form: Format, output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
     click.echo(f"stored as {report.id} (riskmon report show {report.id})", err=True)
+    if sender is not None:
+        _send(sender, report, rendered)

@@ -7,7 +7,7 @@ from ._build import build_report
 from ._model import Report
 from ._period import Period, ReportError, daily, weekly
 from ._recorder import ReportRecorder
-from ._render import FORMATS, Format, render
+from ._render import FORMATS, HEADLINE, Format, figure, render
 from ._schedule import (
     ScheduleClock,
     ScheduledRun,
@@ -23,6 +23,7 @@ from ._store import ReportStore
 
 __all__ = [
     "FORMATS",
+    "HEADLINE",
     "Aggregates",
     "Format",
     "Period",
@@ -38,6 +39,7 @@ __all__ = [
     "daily",
     "done_by",
     "due_runs",
+    "figure",
     "next_run",
     "parse_schedule",
     "render",

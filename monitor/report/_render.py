@@ -78,7 +78,8 @@ def _charts(report: Report) -> dict[str, Chart]:
     return charts
 
 
-def _figure(value: float | None, kind: str) -> str:
+def figure(value: float | None, kind: str) -> str:
+    """A figure as people read it, by its kind in ``HEADLINE``: count, share or duration."""
     if value is None:
         return "—"
     if kind == "share":
@@ -94,7 +95,7 @@ def _delta(value: float | None, kind: str) -> str:
     if kind == "share":
         return f"{value * 100:+.1f} pts"
     sign = "+" if value > 0 else ""
-    return sign + _figure(value, kind)
+    return sign + figure(value, kind)
 
 
 def _cell(text: object) -> str:
@@ -126,5 +127,5 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(figure=_figure, delta=_delta, cell=_cell)
+    environment.filters.update(figure=figure, delta=_delta, cell=_cell)
     return environment
