@@ -9,6 +9,7 @@ passes them; live runners may also ``advance`` it from the wall clock.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from rules import Hit, Rule, RuleBook, Trigger
@@ -121,10 +122,16 @@ class Engine:
         if rule.absent is not None:
             self._arm(rule, key, event, fact)
             return []
-        if rule.window is not None and not self._window_reached(rule, key, at, action_id, fact):
-            return []
-        title = rule.render_title(fact)
-        return self._occur(rule, key, at, action_id, event.source, title, version)
+        impact = fact
+        if rule.window is not None:
+            figures = self._window_reached(rule, key, at, action_id, fact)
+            if figures is None:
+                return []
+            impact = {**fact, "window": figures}
+        title, severity = rule.render_title(fact), rule.severity_for(impact)
+        return self._occur(
+            rule, key, at, action_id, event.source, title, version, severity=severity
+        )
 
     def _arm(self, rule: Rule, key: str, event: Event, fact: Mapping[str, Any]) -> None:
         """Start (or restart) an absence timer, unless the awaited event already came."""
@@ -138,20 +145,22 @@ class Engine:
 
     def _window_reached(
         self, rule: Rule, key: str, at: float, event_id: str, fact: Mapping[str, Any]
-    ) -> bool:
-        """Add the event to the key's window and say whether the window's total is reached."""
+    ) -> dict[str, float] | None:
+        """Add the event to the key's window; once its total is reached, the window's figures
+        (``count`` of events, ``total``), else ``None``."""
         window = rule.window
         assert window is not None
         state_key = _slot("window", rule.id, key)
         amount = _number(window.total.get(fact)) if window.total else 1.0
         entries = self._state.get(state_key) or []
         if any(entry[2] == event_id for entry in entries):
-            return False
+            return None
         entries = [e for e in entries if e[0] > at - 2 * window.within]  # enough for late ones
         entries.append([at, amount, event_id])
         self._state.put(state_key, entries)
         inside = [e for e in entries if at - window.within < e[0] <= at]
-        return sum(entry[1] for entry in inside) >= window.at_least
+        total = sum(entry[1] for entry in inside)
+        return {"count": len(inside), "total": total} if total >= window.at_least else None
 
     def _occur(
         self,
@@ -162,17 +171,23 @@ class Engine:
         source: str,
         title: str,
         version: str,
+        *,
+        severity: str | None = None,
     ) -> list[Action]:
+        """An occurrence at ``severity`` (default: the rule's); the first one of an inactive
+        key starts its clocks."""
+        severity = severity or rule.severity
         active_key = _slot("active", rule.id, key)
         if self._state.get(active_key) is None:
             self._state.put(active_key, at)
-            self._schedule_deadlines(rule, key, at)
+            # The ticket opens at the raised severity: its SLA clocks must run at that one.
+            self._schedule_deadlines(replace(rule, severity=severity), key, at)
         occurrence = Occurrence(
             action_id=action_id,
             rule=rule.id,
             key=key,
             at=at,
-            severity=rule.severity,
+            severity=severity,
             team=rule.team,
             title=title,
             source=source,

@@ -6,7 +6,8 @@ the node kinds in ``_BUILDERS`` are accepted. The tree that comes out is in nega
 form: ``not`` is pushed down to comparisons, existence tests and regex matches, with one
 fixed meaning for missing fields — **a comparison that reads a missing field is false**, and
 ``not`` is plain logical negation of that. Every comparison has a field on its left, which is
-the shape the matcher compiles onto durable-rules.
+the shape the matcher compiles onto durable-rules. (Over 400 lines because parsing,
+normalising and checking which fields may be read all work on the one tree.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ._durations import parse_duration
 from ._errors import RuleError
 
 FIELD_ROOTS = ("id", "source", "type", "time", "subject", "data")
+WINDOW_ROOT = "window"  # a window rule's figures, known to its raise conditions only
+WINDOW_FIELDS = ("window.count", "window.total")
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,16 @@ _FUNCTIONS = "known functions: exists(field), matches(field, 'regex'), duration(
 _CONSTANT_NAMES = {"true": True, "false": False, "null": None, "none": None}
 
 
-def parse_condition(text: str) -> Condition:
-    """Parse a condition; ``RuleError`` (with the column) if it is not one."""
+def parse_condition(text: str, *, window: bool = False) -> Condition:
+    """Parse a condition; ``RuleError`` (with the column) if it is not one.
+
+    ``window``: it may read ``WINDOW_FIELDS`` (a window rule's raise conditions)."""
     try:
-        return _condition(_parse(text), text)
+        condition = _condition(_parse(text), text)
     except RecursionError:
         raise RuleError("the expression is nested too deeply; split the rule") from None
+    _check_window_fields(read_fields(condition), text, allowed=window)
+    return condition
 
 
 def parse_field(text: str) -> Field:
@@ -140,7 +147,28 @@ def parse_field(text: str) -> Field:
     operand = _operand(tree, text)
     if not isinstance(operand, Field):
         raise RuleError(f"{text!r} is not a field path such as data.order_id")
+    _check_window_fields((operand.path,), text, allowed=False)
     return operand
+
+
+def read_fields(condition: Condition) -> tuple[str, ...]:
+    """Paths of every field the condition reads, without repeats."""
+    if isinstance(condition, And | Or):
+        return tuple(dict.fromkeys(path for item in condition.items for path in read_fields(item)))
+    if isinstance(condition, Exists | Matches):
+        return (condition.path,)
+    return fields_of(condition)
+
+
+def _check_window_fields(paths: tuple[str, ...], text: str, *, allowed: bool) -> None:
+    for path in paths:
+        if path.split(".")[0] != WINDOW_ROOT:
+            continue
+        if not allowed:
+            raise RuleError(f"in {text!r}: {path} is known only to a window rule's raise clauses")
+        if path not in WINDOW_FIELDS:
+            known = ", ".join(WINDOW_FIELDS)
+            raise RuleError(f"in {text!r}: unknown field {path!r}; a window has {known}")
 
 
 def negate(condition: Condition) -> Condition:
@@ -328,7 +356,7 @@ def _field(node: ast.Name | ast.Attribute, text: str) -> Field:
         raise _fail(node, text, "expected a field path such as data.order_id")
     steps.append(current.id)
     path = ".".join(reversed(steps))
-    if steps[-1] not in FIELD_ROOTS:
+    if steps[-1] not in (*FIELD_ROOTS, WINDOW_ROOT):
         roots = ", ".join(FIELD_ROOTS)
         raise _fail(node, text, f"unknown field {path!r}: fields start with one of {roots}")
     return Field(path)

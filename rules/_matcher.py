@@ -33,7 +33,20 @@ import durable_rules_engine as _engine
 import orjson
 
 from ._errors import RuleError
-from ._expr import FALSE, And, Arith, Compare, Condition, Const, Exists, Field, Matches, Or
+from ._evaluate import regex_subject
+from ._expr import (
+    FALSE,
+    And,
+    Arith,
+    Compare,
+    Condition,
+    Const,
+    Exists,
+    Field,
+    Matches,
+    Or,
+    fields_of,
+)
 from ._model import Rule
 
 SHARD_SIZE = 60
@@ -218,12 +231,8 @@ def _project(event_type: str, fact: Mapping[str, Any], fields: Iterable[Field]) 
 
 def _full_match(entry: tuple[Field, re.Pattern[str]], fact: Mapping[str, Any]) -> bool:
     field, pattern = entry
-    value = field.value_at(fact)
-    if isinstance(value, float) and value.is_integer():
-        value = str(int(value))  # 5.0 reads as "5", as it was most likely written
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
+    subject = regex_subject(field.value_at(fact))
+    return subject is not None and pattern.fullmatch(subject) is not None
 
 
 def _name_order(name: str) -> tuple[int, str]:
@@ -302,9 +311,11 @@ def _alternatives(condition: Condition) -> int:
 def _comparison(condition: Compare, reads: _Reads) -> dict[str, Any]:
     right = _operand(condition.right, reads)
     path = reads.field(condition.left.path)
-    if condition.op == "==":
-        return {path: right}
-    return {_OPS[condition.op]: {path: right}}
+    test = {path: right} if condition.op == "==" else {_OPS[condition.op]: {path: right}}
+    # The engine may hold a comparison true when a field on its right is missing (it depends
+    # on the other rules it compiled): that comparison is false, as for its left.
+    present = [{"$ex": {reads.field(read): 1}} for read in fields_of(condition.right)]
+    return {"$and": [*present, test]} if present else test
 
 
 def _operand(operand: Field | Const | Arith, reads: _Reads) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Template, TemplateError
 
+from ._evaluate import holds
 from ._expr import Condition, Field
 
 SEVERITIES = ("P0", "P1", "P2", "P3")
@@ -20,6 +21,14 @@ class Escalation:
     """Raise the ticket to ``to`` when it is still unresolved ``after`` seconds."""
 
     after: float
+    to: str
+
+
+@dataclass(frozen=True)
+class Raise:
+    """Raise an occurrence to severity ``to`` when ``when`` holds for its event (its impact)."""
+
+    when: Condition
     to: str
 
 
@@ -65,6 +74,7 @@ class Rule:
     team: str
     title: Template = field(compare=False)
     escalate: tuple[Escalation, ...] = ()
+    raises: tuple[Raise, ...] = ()
     resolve_when: Condition | None = None
     absent: Absence | None = None
     window: Window | None = None
@@ -77,6 +87,13 @@ class Rule:
         """The event types this rule reads: its ``on`` types and the awaited ones."""
         awaited = self.absent.of if self.absent is not None else ()
         return frozenset((*self.on, *awaited))
+
+    def severity_for(self, impact: Mapping[str, Any]) -> str:
+        """The severity of an occurrence: the highest ``to`` of the raise clauses that hold for
+        ``impact`` (the event's fact, plus ``window`` figures in a window rule), else the rule's
+        own severity. Clauses are independent: their order does not matter."""
+        raised = (clause.to for clause in self.raises if holds(clause.when, impact))
+        return min(raised, key=SEVERITIES.index, default=self.severity)
 
     def key_of(self, fact: Mapping[str, Any]) -> str | None:
         """The dedup key of an event for this rule; ``None`` if a key field is missing.

@@ -30,7 +30,7 @@ from ._expr import (
     parse_condition,
     parse_field,
 )
-from ._model import SEVERITIES, Absence, Escalation, Example, Rule, Window
+from ._model import SEVERITIES, Absence, Escalation, Example, Raise, Rule, Window
 
 # A missing field renders empty, however deep the path (data.address.city without an address).
 _TITLES = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
@@ -44,6 +44,11 @@ class _Section(BaseModel):
 
 class _EscalationDoc(_Section):
     after: str
+    to: Severity
+
+
+class _RaiseDoc(_Section):
+    when: str = Field(min_length=1)
     to: Severity
 
 
@@ -74,6 +79,7 @@ class _RuleDoc(_Section):
     key: str | list[str] = Field(min_length=1)
     severity: Severity
     escalate: list[_EscalationDoc] = []
+    raise_: list[_RaiseDoc] = Field(default=[], alias="raise")
     team: str = Field(min_length=1)
     title: str = Field(min_length=1)
     resolve_when: str | None = None
@@ -174,6 +180,7 @@ def _build_rule(
         team=doc.team,
         title=at("title", lambda: _template(doc.title)),
         escalate=at("escalate", lambda: _escalations(doc)),
+        raises=at("raise", lambda: _raises(doc, node)),
         resolve_when=at("resolve_when", lambda: _resolve_condition(doc.resolve_when, condition)),
         absent=at("absent", lambda: _absence(absent, known)) if (absent := doc.absent) else None,
         window=at("window", lambda: _window(window)) if (window := doc.window) else None,
@@ -232,6 +239,26 @@ def _escalations(doc: _RuleDoc) -> tuple[Escalation, ...]:
                 f"escalation to {step.to} is not above the rule's severity {doc.severity}"
             )
     return steps
+
+
+def _raises(doc: _RuleDoc, node: CommentedMap) -> tuple[Raise, ...]:
+    """Each clause checked at its own line: its condition parses (``window.*`` only in a
+    window rule) and its ``to`` is above the rule's severity."""
+    if doc.raise_ and doc.absent:
+        raise RuleError("'raise' is not available in absence rules yet: use 'escalate'")
+    clauses = []
+    for index, clause in enumerate(doc.raise_):
+        try:
+            when = parse_condition(clause.when, window=doc.window is not None)
+        except RuleError as error:
+            line = _line_of(node, ["raise", index, "when"])
+            raise RuleError(error.message, line=line) from None
+        if SEVERITIES.index(clause.to) >= SEVERITIES.index(doc.severity):
+            line = _line_of(node, ["raise", index, "to"])
+            message = f"raise to {clause.to} is not above the rule's severity {doc.severity}"
+            raise RuleError(message, line=line)
+        clauses.append(Raise(when, clause.to))
+    return tuple(clauses)
 
 
 def _absence(doc: _AbsenceDoc, known: set[str] | None) -> Absence:

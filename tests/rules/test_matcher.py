@@ -117,6 +117,16 @@ def test_python_regular_expressions_and_their_negation(tmp_path: Path) -> None:
     assert [h.rule.id for h in matcher.match(_stock(1))] == ["bad"]
 
 
+def test_a_field_missing_on_the_right_of_a_comparison_never_matches(tmp_path: Path) -> None:
+    """Left alone, the engine held ``data.on_hand < data.safety_threshold`` true for an event
+    without a threshold."""
+    conditions = ["data.on_hand < data.safety_threshold", "data.on_hand > data.low - 1"]
+    for rules in ([conditions[0]], conditions, [conditions[1]]):
+        matcher = _pack(tmp_path, [_rule(f"r{i}", when) for i, when in enumerate(rules)])
+        assert matcher.match(_stock(1)) == []
+        assert len(matcher.match(_stock(1, safety_threshold=5, low=0))) == len(rules)
+
+
 def test_resolve_and_arrival_triggers(tmp_path: Path) -> None:
     rule = _rule("low", "data.on_hand < 5") + "    resolve_when: cleared\n"
     absent = """\
