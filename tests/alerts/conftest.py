@@ -1,4 +1,5 @@
-"""Fixtures for the alert tests: real receivers on loopback, a real Alertmanager."""
+"""Fixtures for the alert tests: real receivers on loopback, a real Alertmanager, a runtime
+on the real Redis whose settings name a routing file, a wall clock the test moves."""
 
 from __future__ import annotations
 
@@ -10,10 +11,35 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
+from monitor import Runtime, Settings, open_runtime
+
+from .helpers import URL, Clock
 from .servers import HttpReceiver, SmtpReceiver, free_port
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def runtime(
+    redis_url: str, redis_server: tuple[redis.Redis, str], tmp_path: Path
+) -> Iterator[Runtime]:
+    settings = Settings(
+        redis_url=redis_url,
+        redis_prefix=redis_server[1],
+        data_dir=tmp_path / "data",
+        routes_file=tmp_path / "routes.yaml",
+        ticket_url=URL,
+    )
+    runtime = open_runtime(settings)
+    yield runtime
+    runtime.client.close()
 
 
 @pytest.fixture

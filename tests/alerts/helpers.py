@@ -6,10 +6,26 @@ from pathlib import Path
 from typing import Any
 
 from alerts import Message, ReceiverConfig, compose, notify
-from monitor import Change, Ticket
+from monitor import Change, Runtime, Ticket
 
 URL = "https://riskmon.example/tickets/{id}"
 OPENED_AT = 1_700_000_000.0
+START = 1_750_000_000.0
+
+
+class Clock:
+    """A wall clock the test moves; sleeping moves it too, and is remembered."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 def ticket(number: int = 1, **fields: Any) -> Ticket:
@@ -42,6 +58,13 @@ def message(language: str = "en", change: str = "opened", **fields: Any) -> Mess
 def receiver_config(kind: str, **fields: Any) -> ReceiverConfig:
     """A receiver entry as a routing file would give it."""
     return ReceiverConfig.model_validate({"name": kind, "kind": kind, **fields})
+
+
+def routes_file(runtime: Runtime) -> Path:
+    """Where the runtime's settings put the routing file."""
+    path = runtime.settings.routes_file
+    assert path is not None
+    return path
 
 
 def write(path: Path, text: str) -> Path:

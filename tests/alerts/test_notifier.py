@@ -1,76 +1,31 @@
 """The notifier on a real pipeline, real Redis and real receivers: routing with ``continue``,
-grouping, reminders, silences, retries after failures, and never a duplicate."""
+grouping, reminders, silences, retries after failures, never a duplicate, and its metrics."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
-import redis
+from prometheus_client import CollectorRegistry
 
-from alerts import Notifier, SilenceStore, load_routing, notifier_for
-from monitor import RawRecord, Runtime, Settings, open_runtime
+from alerts import Notifier, NotifierMetrics, SilenceStore, load_routing, notifier_for
+from monitor import RawRecord, Runtime
 from monitor._ticket_work import acknowledge
 
 from ..monitor.helpers import event
-from .helpers import URL, write
+from .helpers import URL, Clock, routes_file, write
 from .servers import SECRET, Answer, HttpReceiver, SmtpReceiver, free_port
 
-START = 1_750_000_000.0
 
-
-class Clock:
-    """A wall clock the test moves; sleeping moves it too, and is remembered."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def runtime(
-    redis_url: str, redis_server: tuple[redis.Redis, str], tmp_path: Path
-) -> Iterator[Runtime]:
-    settings = Settings(
-        redis_url=redis_url,
-        redis_prefix=redis_server[1],
-        data_dir=tmp_path / "data",
-        routes_file=tmp_path / "routes.yaml",
-        ticket_url=URL,
-    )
-    runtime = open_runtime(settings)
-    yield runtime
-    runtime.client.close()
-
-
-def _routes_file(runtime: Runtime) -> Path:
-    path = runtime.settings.routes_file
-    assert path is not None
-    return path
-
-
-def _notifier(runtime: Runtime, clock: Clock) -> Notifier:
+def _notifier(runtime: Runtime, clock: Clock, metrics: NotifierMetrics | None = None) -> Notifier:
     return Notifier(
-        load_routing(_routes_file(runtime)),
+        load_routing(routes_file(runtime)),
         runtime.client,
         runtime.settings.redis_prefix,
         tickets=runtime.tickets,
         ticket_url=URL,
+        metrics=metrics,
         clock=clock,
         sleep=clock.sleep,
     )
@@ -102,7 +57,7 @@ def test_every_receiver_gets_its_changes_once(
     alertmanager: str,
 ) -> None:
     write(
-        _routes_file(runtime),
+        routes_file(runtime),
         f"""
 receivers:
   - {{name: am, kind: alertmanager, url: "{alertmanager}"}}
@@ -162,7 +117,7 @@ routes:
 
 def _hook_routes(runtime: Runtime, url: str, route: str = "") -> None:
     write(
-        _routes_file(runtime),
+        routes_file(runtime),
         f"""
 receivers:
   - {{name: hook, kind: webhook, url: "{url}/hook"}}
@@ -297,12 +252,39 @@ def test_a_failing_receiver_is_retried_logged_and_recovers_without_duplicates(
             server.close()
 
 
+def test_metrics_count_attempts_and_silences_by_receiver(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    _hook_routes(runtime, http_receiver.url, ", group_by: [ticket], group_interval: 0s")
+    http_receiver.answers.append(Answer(503, {}))  # the first message fails once
+    registry = CollectorRegistry()
+    notifier = _notifier(runtime, clock, NotifierMetrics(registry))
+    SilenceStore(runtime.client, runtime.settings.redis_prefix).add(
+        {"rule": ["stock.*"]}, starts=clock.now, ends=clock.now + 7200, author="a", comment="b"
+    )
+    runtime.pipeline(observers=[notifier]).process(_records(_stock_out(0, "S1"), STREAM[2]))
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, {"receiver": "hook", "kind": "ticket", **labels})
+
+    counts = Counter(entry.result for entry in notifier.log.read())
+    assert counts["failed"] == 1 and counts["sent"] >= 1 and counts["silenced"] >= 2
+    for result in ("sent", "failed", "silenced"):
+        assert sample("riskmon_notifications_total", result=result) == counts[result]
+    attempts = len(http_receiver.received)  # one request per attempt, the failed one too
+    assert sample("riskmon_notification_delivery_seconds_count") == attempts
+    assert 0 < (sample("riskmon_notification_delivery_seconds_sum") or 0) < 1
+
+
 def test_the_settings_name_the_routing_file(runtime: Runtime, http_receiver: HttpReceiver) -> None:
     _hook_routes(runtime, http_receiver.url)
-    notifier = notifier_for(runtime)
+    registry = CollectorRegistry()
+    notifier = notifier_for(runtime, registry=registry)
     assert notifier is not None
     runtime.pipeline(observers=[notifier]).process(_records(STREAM[2]))
     assert _tickets_in(http_receiver) == [[("X", "opened")]]
+    labels = {"receiver": "hook", "kind": "ticket", "result": "sent"}
+    assert registry.get_sample_value("riskmon_notifications_total", labels) == 1
     settings = runtime.settings.model_copy(update={"routes_file": None})
     assert (
         notifier_for(Runtime(settings, runtime.client, runtime.tickets, runtime.dead_letters))

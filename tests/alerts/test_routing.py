@@ -34,6 +34,11 @@ routes:
     notify_on: [opened, resolved]
   - receiver: mail
 delivery: {attempts: 5, backoff: 2s, max_backoff: 10m, timeout: 5s}
+reports:
+  - receivers: [mail]
+    zones: [Asia/Shanghai, America/Sao_Paulo]
+    kinds: [daily]
+  - {receivers: [ding, mail]}
 """
 
 
@@ -78,6 +83,11 @@ def test_a_good_file_loads_and_routes(tmp_path: Path) -> None:
         ("[opened, resolved]", "[opened, fixed]", 20, "notify_on.1: Input should be 'opened'"),
         ("{rule:", "{rules:", 15, "routes.1.match.rules.[key]: Input should be 'severity'"),
         ("  - name: mail\n", "  - {name: mail, kind: slack, url: x}\n  - name: mail\n", 9, "twice"),
+        ("[ding, mail]", "[ding, pager]", 27, "no receiver 'pager'; defined: am, ding, mail"),
+        ("[ding, mail]", "[am]", 27, "receiver 'am' is of kind alertmanager, which cannot take"),
+        ("Asia/Shanghai", "Asia/Nowhere", 25, "unknown time zone 'Asia/Nowhere'"),
+        ("kinds: [daily]", "kinds: [monthly]", 26, "kinds.0: Input should be 'daily' or 'weekly'"),
+        ("receivers: [mail]", "receivers: []", 24, "reports.0.receivers: List should have at"),
     ],
 )
 def test_a_bad_file_is_refused_at_its_line(
@@ -88,6 +98,18 @@ def test_a_bad_file_is_refused_at_its_line(
         load_routing(path)
     assert str(caught.value).startswith(f"{path}:{line}: ")
     assert message in str(caught.value)
+
+
+def test_reports_go_to_the_receivers_of_their_kind_and_zone(tmp_path: Path) -> None:
+    routing = load_routing(write(tmp_path / "routes.yaml", GOOD))
+    assert routing.report_receivers("daily", "Asia/Shanghai") == ["mail", "ding"]
+    assert routing.report_receivers("weekly", "Asia/Shanghai") == ["ding", "mail"]
+    assert routing.report_receivers("daily", "UTC") == ["ding", "mail"]
+    reports_only = GOOD[: GOOD.index("routes:")] + GOOD[GOOD.index("reports:") :]
+    assert load_routing(write(tmp_path / "reports.yaml", reports_only)).routes == []
+    neither = GOOD[: GOOD.index("routes:")]
+    with pytest.raises(RoutingError, match="needs 'routes' \\(ticket changes\\) or 'reports'"):
+        load_routing(write(tmp_path / "neither.yaml", neither))
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:

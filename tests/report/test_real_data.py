@@ -2,7 +2,7 @@
 records imported and replayed together, then daily and weekly reports whose every figure is
 compared with an independent computation from the raw CSV files. A few tickets are then
 acknowledged by people at chosen times (``ACKNOWLEDGED``), which the expected figures take
-as given."""
+as given. A daily report is also sent, by email and to a webhook."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import redis
 from monitor import DEFAULT_POLICY, RedisTicketStore
 from monitor._ticket_work import acknowledge
 
+from ..alerts.servers import Answer, HttpReceiver, SmtpReceiver
 from ..conftest import SHARED_DATA, _delete_prefix
 from ..e2e.test_real_data import riskmon
 from . import expected, independent
@@ -163,6 +164,61 @@ def test_weekly_roll_up_equals_the_raw_data_and_renders(world: independent.World
         assert f"| {day['day']} | {day['headline']['events']} |" in markdown
     listing = riskmon("report", "list", "--format", "json").stdout.splitlines()
     assert f"{week}@{zone}" in [orjson.loads(line)["id"] for line in listing]
+
+
+@pytest.mark.usefixtures("replayed")
+def test_a_daily_report_is_sent_once_by_email_and_to_a_webhook(
+    world: independent.World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    http_receiver: HttpReceiver,
+    smtp_receiver: SmtpReceiver,
+) -> None:
+    day, zone = "2017-11-24", "America/Sao_Paulo"
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        f"""receivers:
+  - {{name: hook, kind: webhook, url: "{http_receiver.url}/hook"}}
+  - name: managers
+    kind: email
+    smtp: {{host: 127.0.0.1, port: {smtp_receiver.port}, from: rm@example.com, to: [m@example.com]}}
+reports:
+  - {{receivers: [managers, hook], zones: [{zone}], kinds: [daily]}}
+delivery: {{attempts: 3, backoff: 0.01s, timeout: 5s}}
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("RISKMON_ROUTES_FILE", str(routes))
+    http_receiver.answers.append(Answer(503, {}))  # the webhook fails once
+    sent = riskmon("report", "daily", "--date", day, "--tz", zone, "--send").stderr.decode()
+    assert f"sent {day}@{zone} to managers, hook" in sent
+
+    (mail,) = smtp_receiver.mails
+    assert mail["Subject"] == f"Daily patrol report {day} ({zone})"
+    html, markdown = (mail.get_body((kind,)) for kind in ("html", "plain"))
+    assert html is not None and markdown is not None
+    charts = html_charts(html.get_content())
+    assert len(charts) == 4
+    shown = riskmon("report", "show", f"{day}@{zone}").stdout.decode()
+    text = markdown.get_content().replace("\r\n", "\n")  # SMTP's line ends
+    assert text == shown and markdown_sections(shown) == SECTIONS
+    first, second = http_receiver.received
+    assert first.body == second.body  # the same message, tried again after the 503
+    now = _expected(world, date.fromisoformat(day), 1, zone)
+    assert second.body["report"]["headline"] == expected.headline(now)
+    assert f"Events: {now['events']['total']:,}" in second.body["text"]
+
+    again = riskmon("report", "daily", "--date", day, "--tz", zone, "--send").stderr.decode()
+    assert "not sent: no receiver waits for it" in again
+    assert (len(smtp_receiver.mails), len(http_receiver.received)) == (1, 2)
+    log = riskmon("alerts", "log", "--kind", "report", "--format", "json").stdout.splitlines()
+    entries = [orjson.loads(line) for line in reversed(log)]
+    assert [(e["receiver"], e["result"], e["attempt"]) for e in entries] == [
+        ("managers", "sent", 1),
+        ("hook", "failed", 1),
+        ("hook", "sent", 2),
+    ]
+    assert "HTTP 503" in entries[1]["error"]
 
 
 def test_replaying_again_changes_no_figure(replayed: tuple[redis.Redis, str]) -> None:
