@@ -50,7 +50,8 @@ def notify(ticket: Ticket, change: str, *, occasion: str = "") -> Notification:
     identity = f"{ticket.id}\x00{change}\x00{ticket.occurrences}\x00{len(ticket.history)}"
     digest = hashlib.blake2b(f"{identity}\x00{occasion}".encode(), digest_size=10).hexdigest()
     last = ticket.history[-1] if ticket.history else None
-    at = last.at if last and last.action.removeprefix("sla-") == change else ticket.last_seen
+    names = (last.action, last.action.removeprefix("sla-")) if last else ()
+    at = last.at if last and change in names else ticket.last_seen
     started = next((c.at for c in reversed(ticket.history) if c.action in _OPENINGS), at)
     document = ticket.to_json()
     del document["history"]

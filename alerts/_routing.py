@@ -31,8 +31,16 @@ from ._errors import RoutingError
 from ._labels import Label, matches
 
 Kind = Literal["webhook", "slack", "dingtalk", "feishu", "email", "alertmanager"]
-ChangeKind = Literal["opened", "updated", "reopened", "resolved", "escalated", "breached"]
-DEFAULT_NOTIFY_ON: tuple[ChangeKind, ...] = ("opened", "reopened", "escalated", "breached")
+ChangeKind = Literal[
+    "opened", "updated", "reopened", "resolved", "escalated", "sla-warning", "breached"
+]
+DEFAULT_NOTIFY_ON: tuple[ChangeKind, ...] = (
+    "opened",
+    "reopened",
+    "escalated",
+    "sla-warning",
+    "breached",
+)
 ReportKind = Literal["daily", "weekly"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly")
 # Alertmanager takes alerts, not documents: it cannot show a report.

@@ -7,7 +7,9 @@ Every action carries an ``action_id`` that is the same each time the same input 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import TypeAlias
+
+from ._severity import SlaKind
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,18 @@ class SlaCheck:
     rule: str
     key: str
     at: float
-    kind: Literal["acknowledge", "resolve"]
+    kind: SlaKind
 
 
-Action: TypeAlias = Occurrence | Resolution | Escalation | SlaCheck
+@dataclass(frozen=True)
+class SlaWarning:
+    """An SLA clock reached its warning share: the store warns if the ticket is still waiting."""
+
+    action_id: str
+    rule: str
+    key: str
+    at: float
+    kind: SlaKind
+
+
+Action: TypeAlias = Occurrence | Resolution | Escalation | SlaCheck | SlaWarning

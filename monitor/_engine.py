@@ -2,8 +2,8 @@
 
 Every runner (file replay, faust worker, HTTP ingest) drives this same code, so a rule
 behaves the same whichever runner fed it. Time is event time: timers (absence rules,
-escalation steps, SLA due times) fire when the watermark, derived from event timestamps,
-passes them; live runners may also ``advance`` it from the wall clock.
+escalation steps, SLA warnings and due times) fire when the watermark, derived from event
+timestamps, passes them; live runners may also ``advance`` it from the wall clock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from rules import Hit, Rule, RuleBook, Trigger
 
-from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck, SlaWarning
 from ._events import Event
 from ._severity import SeverityPolicy
 from ._state import StateStore, Timer
@@ -196,11 +196,15 @@ class Engine:
         return [occurrence]
 
     def _schedule_deadlines(self, rule: Rule, key: str, since: float) -> None:
-        sla = self._policy.sla(rule.severity)
         base = {"rule": rule.id, "key": key}
-        for kind, after in (("acknowledge", sla.acknowledge), ("resolve", sla.resolve)):
-            timer_id = _slot(f"sla-{kind}", rule.id, key)
-            self._state.schedule(Timer(timer_id, since + after, {**base, "kind": kind}))
+        for kind, deadline in self._policy.deadlines(rule.severity, rule.team, since).items():
+            payload = {**base, "kind": kind}
+            self._state.schedule(Timer(_slot(f"sla-{kind}", rule.id, key), deadline.due, payload))
+            warning = _slot(f"warn-{kind}", rule.id, key)
+            if deadline.warn is None:
+                self._state.cancel(warning)  # one left from before a reopen
+            else:
+                self._state.schedule(Timer(warning, deadline.warn, payload))
         for step, escalation in enumerate(rule.escalate):
             timer_id = _slot(f"escalate-{step}", rule.id, key)
             payload = {**base, "to": escalation.to}
@@ -211,7 +215,7 @@ class Engine:
         if self._state.get(active_key) is None:
             return []
         self._state.delete(active_key)
-        for kind in ("sla-acknowledge", "sla-resolve"):
+        for kind in ("sla-acknowledge", "sla-resolve", "warn-acknowledge", "warn-resolve"):
             self._state.cancel(_slot(kind, rule.id, key))
         for step in range(len(rule.escalate)):
             self._state.cancel(_slot(f"escalate-{step}", rule.id, key))
@@ -231,6 +235,8 @@ class Engine:
         if kind.startswith("sla-"):
             sla_kind = timer.payload["kind"]
             return [SlaCheck(action_id, rule_id, key, timer.due, sla_kind)]
+        if kind.startswith("warn-"):
+            return [SlaWarning(action_id, rule_id, key, timer.due, timer.payload["kind"])]
         return [Escalation(action_id, rule_id, key, timer.due, timer.payload["to"])]
 
 

@@ -76,8 +76,8 @@ class PipelineMetrics:
         )
         self._changes = counter(
             "riskmon_ticket_changes_total",
-            "Ticket changes (opened, updated, reopened, resolved, escalated, breached), by the"
-            " ticket's severity after the change.",
+            "Ticket changes (opened, updated, reopened, resolved, escalated, sla-warning,"
+            " breached), by the ticket's severity after the change.",
             "rule",
             "severity",
             "change",

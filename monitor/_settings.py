@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import (
@@ -20,6 +21,7 @@ from pydantic_settings import (
 
 from rules import PACKS_DIR, RuleError, parse_duration
 
+from ._calendar import read_calendars
 from ._errors import ConfigError
 from ._severity import DEFAULT_SLA_TEXT, SeverityPolicy
 from .report._period import ReportError
@@ -46,7 +48,13 @@ class Settings(BaseSettings):
     allowed_lateness: str = Field("0s", description="how far the watermark trails event time")
     max_future: str = Field("1d", description="how far ahead of the wall clock an event may be")
     batch_size: int = Field(1000, gt=0, description="events per processing batch")
-    sla: dict[str, dict[str, str]] = Field(default_factory=lambda: DEFAULT_SLA_TEXT)
+    sla: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: DEFAULT_SLA_TEXT,
+        description="per severity: acknowledge, resolve, warning, raise_on_breach",
+    )
+    business_hours: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="team → calendar its SLA clocks count in"
+    )
     report_schedule: list[dict[str, str]] = Field(
         default_factory=list, description='daily reports, e.g. [{tz = "UTC", at = "06:00"}]'
     )
@@ -104,8 +112,8 @@ class Settings(BaseSettings):
 
     @property
     def policy(self) -> SeverityPolicy:
-        """The severity policy (SLA per severity)."""
-        return SeverityPolicy.from_text(self.sla)
+        """The severity policy (SLA per severity, business hours per team)."""
+        return SeverityPolicy.from_text(self.sla, calendars=read_calendars(self.business_hours))
 
     @property
     def schedule(self) -> tuple[ScheduleEntry, ...]:

@@ -20,7 +20,7 @@ class TicketChange:
     """What one applied action did to a ticket, for summaries and metrics."""
 
     ticket: Ticket
-    change: str  # opened | updated | reopened | resolved | escalated | breached
+    change: str  # opened | updated | reopened | resolved | escalated | sla-warning | breached
 
 
 class TicketStore(Protocol):

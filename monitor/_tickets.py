@@ -15,13 +15,17 @@ import orjson
 
 from rules import SEVERITIES
 
-from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck, SlaWarning
 from ._errors import StoreError
-from ._severity import SeverityPolicy
+from ._severity import SeverityPolicy, SlaKind
 
 Status = Literal["open", "acknowledged", "resolved", "reopened"]
 STATUSES: tuple[Status, ...] = ("open", "acknowledged", "resolved", "reopened")
 WAITING_FOR_ACK = ("open", "reopened")
+_BREACHES: dict[SlaKind, str] = {  # monitor.report reads these details
+    "acknowledge": "not acknowledged in time",
+    "resolve": "not resolved in time",
+}
 
 
 def ticket_id(rule: str, key: str) -> str:
@@ -60,6 +64,8 @@ class Ticket:
     source: str
     breached_acknowledge: bool = False
     breached_resolve: bool = False
+    warned_acknowledge: bool = False
+    warned_resolve: bool = False
     resolved_at: float | None = None
     acknowledged_at: float | None = None
     assignee: str | None = None
@@ -86,6 +92,7 @@ class Ticket:
                 "acknowledge": self.breached_acknowledge,
                 "resolve": self.breached_resolve,
             },
+            "warned": {"acknowledge": self.warned_acknowledge, "resolve": self.warned_resolve},
             "resolved_at": iso(self.resolved_at) if self.resolved_at is not None else None,
             "acknowledged_at": (
                 iso(self.acknowledged_at) if self.acknowledged_at is not None else None
@@ -135,16 +142,17 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
     if isinstance(action, Escalation):
         if ticket.status == "resolved" or _rank(action.to) >= _rank(ticket.severity):
             return ticket
-        change = Change(action.at, "engine", "escalated", f"{ticket.severity} → {action.to}")
-        return with_change(ticket, change, severity=action.to)
-    return _check_sla(ticket, action)
+        return _escalate(ticket, action.at, action.to)
+    if isinstance(action, SlaWarning):
+        return _warn(ticket, action)
+    return _check_sla(ticket, action, policy)
 
 
 def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) -> Ticket:
-    sla = policy.sla(action.severity)
     if ticket is not None and (ticket.rule, ticket.dedup_key) != (action.rule, action.key):
         raise StoreError(f"ticket id {ticket.id} clashes: {ticket.rule} {ticket.dedup_key!r}")
     if ticket is None:
+        due = policy.deadlines(action.severity, action.team, action.at)
         return Ticket(
             id=ticket_id(action.rule, action.key),
             rule=action.rule,
@@ -156,8 +164,8 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
             occurrences=1,
             first_seen=action.at,
             last_seen=action.at,
-            acknowledge_due=action.at + sla.acknowledge,
-            resolve_due=action.at + sla.resolve,
+            acknowledge_due=due["acknowledge"].due,
+            resolve_due=due["resolve"].due,
             rule_set_version=action.rule_set_version,
             source=action.source,
             history=(Change(action.at, "engine", "opened", action.title),),
@@ -166,6 +174,7 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
     if ticket.status != "resolved":
         return replace(ticket, occurrences=ticket.occurrences + 1, last_seen=last_seen)
     change = Change(action.at, "engine", "reopened", action.title)
+    due = policy.deadlines(action.severity, action.team, action.at)
     return with_change(
         ticket,
         change,
@@ -175,27 +184,55 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
         severity=action.severity,
         title=action.title,
         rule_set_version=action.rule_set_version,
-        acknowledge_due=action.at + sla.acknowledge,
-        resolve_due=action.at + sla.resolve,
+        acknowledge_due=due["acknowledge"].due,
+        resolve_due=due["resolve"].due,
         breached_acknowledge=False,
         breached_resolve=False,
+        warned_acknowledge=False,
+        warned_resolve=False,
         resolved_at=None,
         acknowledged_at=None,
     )
 
 
-def _check_sla(ticket: Ticket, action: SlaCheck) -> Ticket:
-    if action.kind == "acknowledge":
-        late = ticket.status in WAITING_FOR_ACK and action.at >= ticket.acknowledge_due
-        if late and not ticket.breached_acknowledge:
-            change = Change(action.at, "engine", "sla-breached", "not acknowledged in time")
-            return with_change(ticket, change, breached_acknowledge=True)
+def _escalate(ticket: Ticket, at: float, to: str) -> Ticket:
+    change = Change(at, "engine", "escalated", f"{ticket.severity} → {to}")
+    return with_change(ticket, change, severity=to)
+
+
+def _clock(ticket: Ticket, kind: SlaKind) -> tuple[float, bool, bool]:
+    """The ``kind`` clock: its due time, whether it warned, whether it breached."""
+    if kind == "acknowledge":
+        return ticket.acknowledge_due, ticket.warned_acknowledge, ticket.breached_acknowledge
+    return ticket.resolve_due, ticket.warned_resolve, ticket.breached_resolve
+
+
+def _waiting(ticket: Ticket, kind: SlaKind) -> bool:
+    """Whether the ticket still waits for what the ``kind`` clock measures."""
+    if kind == "acknowledge":
+        return ticket.status in WAITING_FOR_ACK
+    return ticket.status != "resolved"
+
+
+def _warn(ticket: Ticket, action: SlaWarning) -> Ticket:
+    """Warn once per clock while the ticket still waits and its due time is ahead."""
+    due, warned, _ = _clock(ticket, action.kind)
+    if warned or not _waiting(ticket, action.kind) or action.at >= due:
         return ticket
-    late = ticket.status != "resolved" and action.at >= ticket.resolve_due
-    if late and not ticket.breached_resolve:
-        change = Change(action.at, "engine", "sla-breached", "not resolved in time")
-        return with_change(ticket, change, breached_resolve=True)
-    return ticket
+    change = Change(action.at, "engine", "sla-warning", f"{action.kind} due {iso(due)}")
+    return with_change(ticket, change, **{f"warned_{action.kind}": True})
+
+
+def _check_sla(ticket: Ticket, action: SlaCheck, policy: SeverityPolicy) -> Ticket:
+    """Flag a breach once per clock; the policy may raise the severity one step with it."""
+    due, _, breached = _clock(ticket, action.kind)
+    if breached or not _waiting(ticket, action.kind) or action.at < due:
+        return ticket
+    rank = _rank(ticket.severity)
+    if policy.sla(ticket.severity).raise_on_breach and rank > 0:
+        ticket = _escalate(ticket, action.at, SEVERITIES[rank - 1])
+    change = Change(action.at, "engine", "sla-breached", _BREACHES[action.kind])
+    return with_change(ticket, change, **{f"breached_{action.kind}": True})
 
 
 def with_change(ticket: Ticket, change: Change, **fields: Any) -> Ticket:

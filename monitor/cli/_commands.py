@@ -175,7 +175,7 @@ def show_ticket(ticket_id: str, output: str) -> None:
         print_json_lines([document])
         return
     for name, value in document.items():
-        if name == "breached":
+        if name in ("breached", "warned"):
             value = ", ".join(kind for kind, late in value.items() if late) or "no"
         if name != "history":
             console.print(f"[bold]{name:>17}[/]  {'—' if value is None else value}")

@@ -66,7 +66,7 @@ def print_summary(stats: RunStats) -> None:
         console.print("No ticket changed.")
         return
     table = Table(title="Ticket changes", header_style="bold")
-    kinds = ["opened", "updated", "reopened", "resolved", "escalated", "breached"]
+    kinds = ["opened", "updated", "reopened", "resolved", "escalated", "sla-warning", "breached"]
     table.add_column("rule")
     table.add_column("severity")
     for kind in kinds:

@@ -87,12 +87,15 @@ routes:
     assert sent == Counter(
         {
             ("am", out, "opened"): 1,
+            ("am", out, "sla-warning"): 1,  # 80 % of the 30 minutes to acknowledge, event time
             ("am", out, "breached"): 1,  # not acknowledged within 30 minutes of event time
             ("am", held, "opened"): 1,
             ("ding", out, "opened"): 1,
+            ("ding", out, "sla-warning"): 1,
             ("ding", out, "breached"): 1,
             ("ding", low, "opened"): 1,
             ("mail", out, "opened"): 1,
+            ("mail", out, "sla-warning"): 1,
             ("mail", out, "breached"): 1,
             ("mail", low, "opened"): 1,
             ("hook", held, "opened"): 1,
@@ -202,12 +205,14 @@ def test_silenced_changes_are_logged_not_sent(
     assert sorted((e.change, e.error) for e in silenced) == [
         ("breached", silence.id),
         ("opened", silence.id),
+        ("sla-warning", silence.id),
     ]
     silences.expire(silence.id[:6], clock.now)
     clock.now += 60
     pipeline.process(_records(_stock_out(2, "S2")))
     later = {pair for message in _tickets_in(http_receiver)[1:] for pair in message}
-    assert later == {("W1|S2", "opened"), ("X", "breached")}  # S1's changes stay silenced
+    expected = {("W1|S2", "opened"), ("X", "sla-warning"), ("X", "breached")}
+    assert later == expected  # S1's changes stay silenced
 
 
 @pytest.mark.parametrize("failure", ["refused", "HTTP 500", "timeout"])
@@ -226,11 +231,11 @@ def test_a_failing_receiver_is_retried_logged_and_recovers_without_duplicates(
         assert clock.slept == [10, 20]  # three attempts, backoff doubling
         notifier.flush()  # the next try waits for the backoff
         failed = [e for e in notifier.log.read() if e.result == "failed"]
-        assert len(failed) == 3 * 4 and {e.attempt for e in failed} == {1, 2, 3}
+        assert len(failed) == 3 * 5 and {e.attempt for e in failed} == {1, 2, 3}
         assert all(e.error for e in failed) and _sent(notifier) == Counter()
         clock.now += 10  # past the backoff: three more attempts, still down
         notifier.flush()
-        assert len([e for e in notifier.log.read() if e.result == "failed"]) == 6 * 4
+        assert len([e for e in notifier.log.read() if e.result == "failed"]) == 6 * 5
         if server is None:
             server = HttpReceiver(port)  # the receiver comes back
         clock.now += 60
@@ -242,8 +247,9 @@ def test_a_failing_receiver_is_retried_logged_and_recovers_without_duplicates(
             "opened",
             "opened",
             "opened",
+            "sla-warning",
         ]
-        assert sum(_sent(notifier).values()) == 4 and set(_sent(notifier).values()) == {1}
+        assert sum(_sent(notifier).values()) == 5 and set(_sent(notifier).values()) == {1}
         clock.now += 7200
         notifier.flush()
         assert len(server.received) == (1 if failure == "refused" else 7)

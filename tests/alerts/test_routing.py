@@ -56,7 +56,13 @@ def test_a_good_file_loads_and_routes(tmp_path: Path) -> None:
         7200,
         ["rule", "team"],
     )
-    assert routing.routes[0].notify_on == ["opened", "reopened", "escalated", "breached"]
+    assert routing.routes[0].notify_on == [
+        "opened",
+        "reopened",
+        "escalated",
+        "sla-warning",
+        "breached",
+    ]
     assert routing.delivery.max_backoff == 600 and routing.receiver("mail") is not None
     assert _route(GOOD, tmp_path) == ["am", "ding"]  # P1 stock.out at warehouse-berlin
     assert _route(GOOD, tmp_path, severity="P2") == ["ding"]

@@ -29,11 +29,12 @@ def _write_events(path: Path) -> None:
     """Stock at W (safety threshold 5) and one paid order, in file order:
 
     - A: out (h0), restocked (h2), out again (h4), restocked (h5): stock.out opened, reopened
-      and resolved twice (2 h, then 1 h), its acknowledge SLA (30 min) breached twice;
-    - B: low (h1, h3): stock.below-safety opened, updated, both SLAs breached, escalated to P1
-      at h73, still open at the end;
+      and resolved twice (2 h, then 1 h), its acknowledge SLA (30 min) warned and breached
+      twice;
+    - B: low (h1, h3): stock.below-safety opened, updated, both SLAs warned and breached,
+      escalated to P1 at h73, still open at the end;
     - O1 paid (h0.5, late: after B's h1), never handed over: fulfilment.not-handed-over opens
-      at h168.5, both SLAs breached by h200;
+      at h168.5, both SLAs warned and breached by h200;
     - C plentiful (h1.5, late), D plentiful (h200): no rule, they move time on;
     - a repeat of B's first line (duplicate) and two broken lines (dead letters).
     """
@@ -103,14 +104,17 @@ def test_counters_equal_what_the_file_contains(
     assert _samples(registry, "riskmon_rule_matches_total", "rule", "severity") == matches
     changes = {
         ("stock.out", "P1", "opened"): 1,
+        ("stock.out", "P1", "sla-warning"): 2,
         ("stock.out", "P1", "breached"): 2,
         ("stock.out", "P1", "resolved"): 2,
         ("stock.out", "P1", "reopened"): 1,
         ("stock.below-safety", "P2", "opened"): 1,
         ("stock.below-safety", "P2", "updated"): 1,
+        ("stock.below-safety", "P2", "sla-warning"): 2,
         ("stock.below-safety", "P2", "breached"): 2,
         ("stock.below-safety", "P1", "escalated"): 1,
         ("fulfilment.not-handed-over", "P2", "opened"): 1,
+        ("fulfilment.not-handed-over", "P2", "sla-warning"): 2,
         ("fulfilment.not-handed-over", "P2", "breached"): 2,
     }
     labels = ("rule", "severity", "change")

@@ -66,7 +66,9 @@ def test_sla_breach_and_escalation_follow_the_watermark() -> None:
     assert ticket.severity == "P0"
     assert [c.action for c in ticket.history] == [
         "opened",
+        "sla-warning",
         "sla-breached",
+        "sla-warning",
         "sla-breached",
         "escalated",
     ]
