@@ -49,18 +49,26 @@ class KeyedPartition:
 
     def take(self, message: Message) -> list[str]:
         """Note a watermark, or buffer the events not seen before; the digests of those
-        buffered (each is done once ``release`` puts it in ``done``)."""
+        buffered (each is done once ``release`` puts it in ``done``).
+
+        An event also tells how far its source has been read: sources are read in order, so
+        time moves on without waiting for the next clock tick's watermark."""
         if isinstance(message, Mark):
             self._note(message)
             return []
         buffered = []
+        read_up_to: dict[str, float] = {}
         for event in message.events:
+            source = event.origin.rpartition("@")[0]  # topic/partition@offset
+            read_up_to[source] = max(event.time, read_up_to.get(source, event.time))
             if event.digest in self._buffer or self._checkpoint.seen(event.digest):
                 continue
             self._buffer[event.digest] = event
             heapq.heappush(self._order, (event.time, self._arrivals, event.digest))
             self._arrivals += 1
             buffered.append(event.digest)
+        for source, at in read_up_to.items():
+            self._note(Mark(source, at, False))
         return buffered
 
     def release(self) -> None:
