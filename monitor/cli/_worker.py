@@ -7,6 +7,7 @@ import sys
 from contextlib import ExitStack
 
 import click
+from prometheus_client import CollectorRegistry
 
 from rules import RuleBook
 
@@ -46,9 +47,12 @@ def worker_command(metrics_port: int | None, metrics_host: str, log_level: str) 
     asyncio.set_event_loop(loop)
     partitions = loop.run_until_complete(worker_topics(settings))
     with ExitStack() as stack:
-        options = WorkerOptions(partitions, alert_observers(runtime))
+        registry = CollectorRegistry()  # served with --metrics-port, the notifier's too
+        options = WorkerOptions(partitions, alert_observers(runtime, registry))
         if metrics_port is not None:
-            metrics = serve_metrics(stack, runtime.tickets, metrics_host, metrics_port)
+            metrics = serve_metrics(
+                stack, runtime.tickets, metrics_host, metrics_port, registry=registry
+            )
             options = WorkerOptions(partitions, [metrics, *options.observers], metrics.count_reload)
         app = create_app(runtime, book, options)
         worker = faust.Worker(app, loop=loop, loglevel=log_level, redirect_stdouts=False)
