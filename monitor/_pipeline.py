@@ -65,6 +65,7 @@ class Batch:
     changes: Sequence[TicketChange]
     seconds: float
     watermark: float
+    processed: Sequence[Event] = ()  # every event the engine saw, ``events`` only those counted
 
 
 class PipelineObserver(Protocol):
@@ -149,6 +150,7 @@ class Pipeline:
                 changes=changes,
                 seconds=time.perf_counter() - started,
                 watermark=self.engine.watermark,
+                processed=[event for event, _ in fresh],
             )
         )
         return changes

@@ -75,10 +75,9 @@ class ReportRecorder:
     def observe(self, batch: Batch) -> None:
         tallies: Counter[Tally] = Counter()
         readings: list[Reading] = []
-        channels: dict[str, str] = {}
+        channels = {event.identity: _channel(event) for event in batch.processed}
         for event in batch.events:
             at, source, channel = bucket(event.timestamp), event.source, _channel(event)
-            channels[event.identity] = channel
             tallies[Tally(at, "event", event.type, source, channel)] += 1
             for measure in MEASURES.get(event.type, _nothing)(event):
                 tallies[Tally(at, "measure", measure, source, "")] += 1
