@@ -5,6 +5,7 @@ been read."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -52,11 +53,15 @@ def encode(message: Message) -> bytes:
 
 
 def decode(raw: bytes) -> Message:
-    """A message from its JSON bytes (only this program writes the keyed topic)."""
-    document = orjson.loads(raw)
-    if "mark" in document:
-        return Mark(document["mark"], document["at"], document["idle"])
-    return Bundle(tuple(_event(fields) for fields in document["events"]))
+    """A message from its JSON bytes; ``ValueError`` if it is not one of ours."""
+    try:
+        document = orjson.loads(raw)
+        if "mark" in document:
+            at = document["at"]
+            return Mark(str(document["mark"]), None if at is None else float(at), document["idle"])
+        return Bundle(tuple(_event(fields) for fields in document["events"]))
+    except (KeyError, TypeError, ValueError) as error:  # orjson's errors are ValueErrors
+        raise ValueError(f"not a keyed-topic message: {type(error).__name__}: {error}") from None
 
 
 def _event_fields(event: Routed) -> list[object]:
@@ -64,7 +69,6 @@ def _event_fields(event: Routed) -> list[object]:
     return [event.raw.decode(), event.digest, event.time, rules, event.home, event.origin]
 
 
-def _event(fields: list[object]) -> Routed:
+def _event(fields: list[Any]) -> Routed:
     raw, digest, at, rules, home, origin = fields
-    assert isinstance(raw, str) and isinstance(digest, str) and isinstance(rules, list)
-    return Routed(raw.encode(), digest, float(at), frozenset(rules), bool(home), str(origin))  # type: ignore[arg-type]
+    return Routed(raw.encode(), str(digest), float(at), frozenset(rules), bool(home), str(origin))

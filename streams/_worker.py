@@ -162,7 +162,15 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         async for event in unacked.events():
             partition = event.message.partition
             judge = judge_of(partition)
-            buffered = judge.take(decode(event.message.value or b""))
+            try:
+                message = decode(event.message.value or b"")
+            except ValueError as error:  # not written by a worker: keep it, go on
+                letters.write([DeadLetter(event.message.value or b"", _origin(event.message),
+                                          "not-a-keyed-message", str(error))])  # fmt: skip
+                await letters.send(dead)
+                await unacked.ack(event)
+                continue
+            buffered = judge.take(message)
             if buffered:
                 held.hold(event, partition, buffered)
             else:
@@ -254,7 +262,11 @@ class HeldEvents:
 
 
 def _record(message: Message) -> RawRecord:
-    return RawRecord(message.value or b"", f"{_source(message)}@{message.offset}")
+    return RawRecord(message.value or b"", _origin(message))
+
+
+def _origin(message: Message) -> str:
+    return f"{_source(message)}@{message.offset}"
 
 
 def _source(message: Message) -> str:

@@ -25,7 +25,7 @@ from monitor import (
 from monitor.importing import load_mapping, preset_path, run_import
 from rules import RuleBook, load_rules
 from streams._keyed import KeyedPartition
-from streams._messages import Bundle, Mark, decode, encode
+from streams._messages import Bundle, Mark, Routed, decode, encode
 from streams._router import Router
 from streams._table_state import TableCheckpoint, TableEntries
 from streams._worker import DeadLetterTopic
@@ -244,3 +244,46 @@ def test_an_idle_source_runs_on_with_the_wall_clock_from_its_last_event() -> Non
     assert mark == Mark("stock/1", at(0) + 10.0, True)
     (empty,) = {m for _, m in router.marks({"stock/2": True})}
     assert empty == Mark("stock/2", None, False)  # not quiet long enough yet
+
+
+class _PoisonedEngine(Engine):
+    """An engine with a fault: it fails on events whose order id is ``POISON``."""
+
+    def process(self, event: Any, only: Any = None) -> Any:
+        if getattr(event.data, "order_id", None) == "POISON":
+            raise ZeroDivisionError("division by zero")
+        return super().process(event, only)
+
+
+def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_go_on() -> None:
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    letters = DeadLetterTopic()
+    book = _book()
+
+    def pipeline(checkpoint: TableCheckpoint) -> Pipeline:
+        engine = _PoisonedEngine(book, checkpoint.state, policy=DEFAULT_POLICY)
+        return Pipeline(engine, tickets, checkpoint, letters)
+
+    keyed = KeyedPartition(TableEntries({}, 0), pipeline, sources=["orders/0"], lateness=0.0,
+                           batch_size=10)  # fmt: skip
+    paid = [event("order.paid", hour, order_id=name) for hour, name in enumerate(["A", "POISON"])]
+    paid.append(event("order.paid", 2, order_id="B"))
+    rules = frozenset({"fulfilment.not-handed-over"})
+    routed = [
+        Routed(orjson.dumps(e), f"d{n}", at(n), rules, True, f"orders/0@{n}")
+        for n, e in enumerate(paid)
+    ]
+    keyed.take(Bundle(tuple(routed)))
+    keyed.take(Mark("orders/0", at(24 * 30), True))
+    keyed.release()
+    assert keyed.buffered == 0 and sorted(keyed.done) == ["d0", "d1", "d2"]
+    (letter,) = letters.pending
+    assert (letter.reason, letter.origin) == ("engine-error", "orders/0@1")
+    assert letter.detail == "ZeroDivisionError: division by zero"
+    assert sorted(t.dedup_key for t in tickets.all()) == ["A", "B"]
+
+
+def test_a_message_not_written_by_a_worker_is_refused_plainly() -> None:
+    for raw in (b"{oops", b'{"events": [["x"]]}', b'{"mark": "orders/0"}', b"[]"):
+        with pytest.raises(ValueError, match="not a keyed-topic message"):
+            decode(raw)
