@@ -87,6 +87,8 @@ class PipelineMetrics:
             "Rule file reloads by a running worker, by result (success, failure).",
             "result",
         )
+        for result in ("success", "failure"):  # known values start at 0: queries find them
+            self._reloads.labels(result)
         self._batch_seconds = Histogram(
             "riskmon_batch_duration_seconds",
             "Wall time to process one batch, from parsing to stored results.",
