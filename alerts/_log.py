@@ -12,7 +12,7 @@ import redis
 from monitor import StoreError, iso
 
 Result = Literal["sent", "failed", "silenced"]
-NotificationKind = Literal["ticket", "report"]
+NotificationKind = Literal["ticket", "report", "escalation"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,9 @@ class LogEntry:
 
     For a ticket change, ``notification`` is its id and ``change`` the change; for a report,
     ``notification`` is the report's id, ``ticket`` is empty and ``change`` is the report's
-    kind (daily, weekly).
+    kind (daily, weekly); for an escalation step, ``notification`` is the step's id,
+    ``change`` the change that started the chain and ``step`` says which step of which chain
+    and who it reached (``p0 step 2/3 round 1/3: anna``).
     """
 
     at: float
@@ -34,6 +36,7 @@ class LogEntry:
     attempt: int = 0
     error: str = ""
     kind: NotificationKind = "ticket"
+    step: str = ""
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready mapping, the time as ISO 8601 UTC."""

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from monitor.report import HEADLINE, Format, Report, figure
 
 from ._notification import Notification
+from ._oncall import Person
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -48,18 +49,60 @@ class ReportContent:
 
 
 @dataclass(frozen=True)
+class Page:
+    """An escalation step on its way: step ``index`` of ``steps`` of ``chain`` in pass
+    ``round`` of ``rounds`` (both 0-based), what it notifies (``target_kind`` schedule, team
+    or person, and its id) and who that reaches now (``people``, maybe nobody)."""
+
+    chain: str
+    index: int
+    steps: int
+    round: int
+    rounds: int
+    target_kind: str
+    target: str
+    people: tuple[Person, ...]
+
+    def contacts(self, kind: str) -> list[str]:
+        """The people's contacts for a receiver kind (an address, a handle), where given."""
+        return [person.contacts[kind] for person in self.people if kind in person.contacts]
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready mapping (webhooks carry it)."""
+        people = [{"id": p.id, "name": p.name, "contacts": dict(p.contacts)} for p in self.people]
+        return {
+            "chain": self.chain,
+            "step": self.index,
+            "steps": self.steps,
+            "round": self.round,
+            "rounds": self.rounds,
+            "target": {"kind": self.target_kind, "id": self.target},
+            "people": people,
+        }
+
+
+@dataclass(frozen=True)
 class Message:
     """What a receiver sends: a title, the text, and each notification with its link; or,
-    for a patrol report, no items and the report whole in ``report``."""
+    for a patrol report, no items and the report whole in ``report``. An escalation step's
+    message also says which step of which chain, and who is on call (``page``)."""
 
     title: str
     text: str
     items: tuple[Item, ...]
     report: ReportContent | None = None
+    page: Page | None = None
 
 
-def compose(notifications: list[Notification], *, language: str, ticket_url: str) -> Message:
-    """One message for a group's notifications, in ``language`` (``en`` or ``zh``)."""
+def compose(
+    notifications: list[Notification],
+    *,
+    language: str,
+    ticket_url: str,
+    page: Page | None = None,
+) -> Message:
+    """One message for a group's notifications, or for an escalation step (``page``), in
+    ``language`` (``en`` or ``zh``)."""
     module = _macros(language)
     items = []
     for notification in notifications:
@@ -71,7 +114,10 @@ def compose(notifications: list[Notification], *, language: str, ticket_url: str
     texts = [item.text for item in items[:SHOWN]]
     if len(items) > SHOWN:
         texts.append(str(module.more(count=len(items) - SHOWN)).strip())
-    return Message(title, "\n\n".join(texts), tuple(items))
+    if page is not None:
+        title = str(module.page_title(p=page, t=top.ticket)).strip()
+        texts.insert(0, str(module.page(p=page)).strip())
+    return Message(title, "\n\n".join(texts), tuple(items), page=page)
 
 
 def compose_report(report: Report, rendered: Mapping[Format, str], *, language: str) -> Message:

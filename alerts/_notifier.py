@@ -1,5 +1,6 @@
 """The notifier: ticket changes in, messages out, through the stages in order —
-route → group (queued in Redis) → silence → dedup → retry → deliver — with every attempt logged.
+route → group (queued in Redis) → silence → dedup → retry → deliver — with every attempt logged;
+changes routed to an escalation chain start it, and each flush sends its due steps (``Pager``).
 
 Delivery runs on the wall clock (``clock``), not event time: intervals and backoff are about
 people and receivers. A receiver that stays down keeps its notifications queued; each later
@@ -10,15 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import suppress
 
 import redis
 from prometheus_client import CollectorRegistry
-from redis.exceptions import LockError
 
 from monitor import Batch, Runtime, TicketChange, TicketStore
 
 from ._errors import DeliveryError
+from ._escalation import WAITING_FOR_ACK, Pager
 from ._labels import labels_of
 from ._log import LogEntry, NotificationLog, Result
 from ._messages import compose
@@ -30,15 +30,13 @@ from ._routing import Routing, load_routing
 from ._silences import SilenceStore, muting
 from .receivers import Receiver, build_receivers
 
-WAITING_FOR_ACK = ("open", "reopened")
-
 
 class Notifier:
     """A pipeline observer that notifies receivers of ticket changes as the routing says.
 
     ``receivers`` replaces the ones the routing file describes (tests); ``metrics`` count
     what is sent (default: on a registry nobody serves); ``clock`` and ``sleep`` are the wall
-    clock and the pause between attempts.
+    clock (escalation steps fall due on it too) and the pause between attempts.
     """
 
     def __init__(
@@ -64,6 +62,18 @@ class Notifier:
         self._receivers = dict(receivers) if receivers is not None else build_receivers(routing)
         self._clock = clock
         self._sleep = sleep
+        self._pager = Pager(
+            routing,
+            client,
+            prefix,
+            tickets=tickets,
+            ticket_url=ticket_url,
+            receivers=self._receivers,
+            log=self.log,
+            metrics=self._metrics,
+            clock=clock,
+            sleep=sleep,
+        )
 
     def observe(self, batch: Batch) -> None:
         """Queue the batch's ticket changes, then deliver whatever is due."""
@@ -71,8 +81,8 @@ class Notifier:
         self.flush()
 
     def enqueue(self, changes: Iterable[TicketChange]) -> None:
-        """Queue a notification per change and route that takes it; one seen before is not
-        queued again."""
+        """Queue a notification per change and route that takes it, and start the escalation
+        chains the routes name; one seen before is not queued (nor started) again."""
         now = self._clock()
         grouped: dict[str, tuple[Group, list[Notification]]] = {}
         for change in changes:
@@ -82,6 +92,10 @@ class Notifier:
                 continue
             notification = notify(change.ticket, change.change)
             for index, route in routes:
+                if route.escalation is not None:
+                    self._pager.start(notification, route.escalation, now)
+                if route.receiver is None:
+                    continue
                 key = ",".join(f"{name}={labels[name]}" for name in route.group_by)
                 group = Group.named(
                     index,
@@ -95,19 +109,14 @@ class Notifier:
             self._outbox.put(group, notifications, now)
 
     def flush(self) -> None:
-        """Deliver every group that is due; another process busy with a group is left to it."""
+        """Deliver every group and escalation step that is due; another process busy with a
+        group or a run is left to it."""
         now = self._clock()
         hold = longest(self._routing.delivery)
         down: set[str] = set()  # receivers that failed in this flush: their other groups wait
-        for group_id in self._outbox.due(now):
-            lock = self._outbox.lock(group_id, seconds=hold)
-            if not lock.acquire(blocking=False):
-                continue
-            try:
-                self._flush(group_id, now, down)
-            finally:
-                with suppress(LockError):  # it expired meanwhile: nothing left to release
-                    lock.release()
+        for group_id in self._outbox.each_locked(self._outbox.due(now), seconds=hold):
+            self._flush(group_id, now, down)
+        self._pager.flush(now, down)
 
     def _flush(self, group_id: str, now: float, down: set[str]) -> None:
         group = self._outbox.group(group_id)

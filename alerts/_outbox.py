@@ -3,19 +3,21 @@
 Keys under the prefix: ``alerts:groups`` (sorted set: group → when it is next due),
 ``alerts:group:<id>`` (hash: the group's receiver, intervals, last send, failures, tickets),
 ``alerts:pending:<id>`` (hash: notification id → notification), ``alerts:done`` (set of
-``receiver\\0notification id`` sent or silenced, and ``receiver\\0report:<report id>`` sent:
-what makes sending idempotent) and ``alerts:lock:<id>`` (one sender per group, or per
-receiver and report, at a time).
+``receiver\\0notification id`` sent or silenced, ``receiver\\0report:<report id>`` and
+``receiver\\0step:<step id>`` sent: what makes sending idempotent) and ``alerts:lock:<id>``
+(one sender per group, escalation run, or receiver and report, at a time).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 import orjson
 import redis
+from redis.exceptions import LockError
 from redis.lock import Lock
 
 from monitor import StoreError
@@ -101,21 +103,22 @@ class Outbox:
         done = self._client.smismember(self._done, marks)
         return [n for n, seen in zip(notifications, done, strict=True) if not seen]
 
-    def unsent(self, receivers: Sequence[str], report_id: str) -> list[str]:
-        """Those of ``receivers`` the report ``report_id`` was not sent to."""
+    def unsent(self, receivers: Sequence[str], item: str) -> list[str]:
+        """Those of ``receivers`` that ``item`` (``report:<id>``, ``step:<id>``) was not sent to."""
         if not receivers:
             return []
-        marks = [f"{receiver}\x00report:{report_id}" for receiver in receivers]
+        marks = [f"{receiver}\x00{item}" for receiver in receivers]
         try:
             done = self._client.smismember(self._done, marks)
         except redis.RedisError as error:
             raise _store_error(error) from error
         return [name for name, seen in zip(receivers, done, strict=True) if not seen]
 
-    def report_sent(self, receiver: str, report_id: str) -> None:
-        """Mark the report ``report_id`` sent to ``receiver``."""
+    def mark_done(self, receiver: str, item: str) -> None:
+        """Mark ``item`` (``report:<id>``, ``step:<id>``) done for ``receiver``: sent, or
+        (a step) silenced or given up."""
         try:
-            self._client.sadd(self._done, f"{receiver}\x00report:{report_id}")
+            self._client.sadd(self._done, f"{receiver}\x00{item}")
         except redis.RedisError as error:
             raise _store_error(error) from error
 
@@ -126,9 +129,23 @@ class Outbox:
         except redis.RedisError as error:
             raise _store_error(error) from error
 
-    def lock(self, group_id: str, *, seconds: float) -> Lock:
-        """A lock on one group, expiring after ``seconds`` should its holder die."""
-        return self._client.lock(f"{self._prefix}alerts:lock:{group_id}", timeout=seconds)
+    def lock(self, name: str, *, seconds: float) -> Lock:
+        """A lock on one group, escalation run or report delivery, expiring after ``seconds``
+        should its holder die."""
+        return self._client.lock(f"{self._prefix}alerts:lock:{name}", timeout=seconds)
+
+    def each_locked(self, names: Iterable[str], *, seconds: float) -> Iterator[str]:
+        """Each of ``names`` whose lock this process gets, held while the caller works on it;
+        one another process holds is left to it."""
+        for name in names:
+            lock = self.lock(name, seconds=seconds)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                yield name
+            finally:
+                with suppress(LockError):  # it expired meanwhile: nothing left to release
+                    lock.release()
 
     def group(self, group_id: str) -> Group | None:
         """The stored state of a group, if it has any."""

@@ -59,7 +59,7 @@ class ReportNotifier:
     def unsent(self, period: Period) -> list[str]:
         """The receivers of ``period``'s report that have not had it."""
         names = self._routing.report_receivers(period.kind, period.zone)
-        return self._outbox.unsent(names, period.id)
+        return self._outbox.unsent(names, f"report:{period.id}")
 
     def send(self, report: Report, rendered: Mapping[Format, str]) -> list[str]:
         """Send ``report`` (``rendered``: its Markdown and HTML at least) to each of its
@@ -68,7 +68,7 @@ class ReportNotifier:
         names = self._routing.report_receivers(report.kind, report.zone)
         sent: list[str] = []
         failed: list[str] = []
-        for name in self._outbox.unsent(names, report.id):
+        for name in self._outbox.unsent(names, f"report:{report.id}"):
             lock = self._outbox.lock(
                 f"report:{name}:{report.id}", seconds=longest(self._routing.delivery)
             )
@@ -94,7 +94,7 @@ class ReportNotifier:
     def _send(
         self, name: str, report: Report, rendered: Mapping[Format, str]
     ) -> DeliveryError | None:
-        if not self._outbox.unsent([name], report.id):
+        if not self._outbox.unsent([name], f"report:{report.id}"):
             return None  # sent meanwhile, by whoever held the lock before
         config = self._routing.receiver(name)
         assert config is not None  # the routing file's check
@@ -108,7 +108,7 @@ class ReportNotifier:
             ),
         )
         if error is None:
-            self._outbox.report_sent(name, report.id)
+            self._outbox.mark_done(name, f"report:{report.id}")
         return error
 
     def _record(

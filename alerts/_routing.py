@@ -1,15 +1,16 @@
 """The routing file: YAML → checked ``Routing``, every refusal placed at ``file:line``.
 
 Stages, as for rule files: ruamel.yaml reads the text keeping line numbers; pydantic checks
-the shape of each section; one small check per cross-reference (the receivers of a route and
-of a report entry).
+the shape of each section and reads the on-call file it names (``oncall``, relative to the
+routing file; its own faults are refused at its own ``file:line``); one small check per
+cross-reference (the receivers of a route and of a report entry, a route's escalation chain).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -18,7 +19,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    InstanceOf,
+    PlainValidator,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from ruamel.yaml import YAML
@@ -29,6 +33,7 @@ from rules import RuleError, parse_duration
 
 from ._errors import RoutingError
 from ._labels import Label, matches
+from ._oncall import OnCall, load_oncall
 
 Kind = Literal["webhook", "slack", "dingtalk", "feishu", "email", "alertmanager"]
 ChangeKind = Literal[
@@ -43,8 +48,10 @@ DEFAULT_NOTIFY_ON: tuple[ChangeKind, ...] = (
 )
 ReportKind = Literal["daily", "weekly"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly")
-# Alertmanager takes alerts, not documents: it cannot show a report.
+# Alertmanager takes alerts, not documents: it cannot show a report, nor address a person.
 NOT_FOR_REPORTS: frozenset[Kind] = frozenset({"alertmanager"})
+NOT_FOR_PEOPLE: frozenset[Kind] = frozenset({"alertmanager"})
+ONCALL: Literal["oncall"] = "oncall"
 
 
 def _seconds(value: Any) -> float:
@@ -66,9 +73,32 @@ def _zone(value: str) -> str:
     return value
 
 
+def _addresses(value: Any) -> list[str] | Literal["oncall"]:
+    if value == ONCALL:
+        return ONCALL
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        raise ValueError(f"'to' is a list of addresses, or {ONCALL} (the people on call)")
+    return value
+
+
+def _oncall_file(value: Any, info: ValidationInfo) -> OnCall:
+    """The on-call file named ``value``, relative to the routing file's folder (``base`` in
+    the validation context)."""
+    path = Path(str(value))
+    base = (info.context or {}).get("base")
+    if base is not None and not path.is_absolute():
+        path = Path(base) / path
+    try:
+        return load_oncall(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the on-call file {path}: {error}") from None
+
+
 Duration = Annotated[float, BeforeValidator(_seconds)]
 Zone = Annotated[str, AfterValidator(_zone)]
 Globs = Annotated[list[str], BeforeValidator(_globs), Field(min_length=1)]
+Addresses: TypeAlias = Annotated[list[str] | Literal["oncall"], PlainValidator(_addresses)]
+OnCallFile: TypeAlias = Annotated[InstanceOf[OnCall], PlainValidator(_oncall_file)]
 
 
 class _Section(BaseModel):
@@ -81,14 +111,15 @@ class Smtp(_Section):
     host: str
     port: int = Field(25, gt=0, lt=65536)
     sender: str = Field(alias="from")
-    to: list[str] = Field(min_length=1)
+    to: Addresses
     starttls: bool = False
     username: str | None = None
     password: str | None = None
 
 
 class ReceiverConfig(_Section):
-    """One receiver: its name, its kind and where it is."""
+    """One receiver: its name, its kind and where it is; ``to_oncall`` (email: ``to: oncall``)
+    makes it address the people an escalation step reaches."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     kind: Kind
@@ -96,6 +127,7 @@ class ReceiverConfig(_Section):
     secret: str | None = None
     smtp: Smtp | None = None
     language: Literal["en", "zh"] = "en"
+    to_oncall: bool = False
 
     @model_validator(mode="after")
     def _complete(self) -> ReceiverConfig:
@@ -105,19 +137,36 @@ class ReceiverConfig(_Section):
             raise ValueError(f"a receiver of kind {self.kind} needs 'url'")
         if self.secret and self.kind not in ("dingtalk", "feishu"):
             raise ValueError("only dingtalk and feishu receivers sign with a 'secret'")
+        if self.to_oncall and self.kind == "email":
+            raise ValueError(f"an email receiver addresses the people on call by 'to: {ONCALL}'")
+        if self.to_oncall and self.kind in NOT_FOR_PEOPLE:
+            raise ValueError(f"a receiver of kind {self.kind} cannot address a person")
         return self
+
+    @property
+    def oncall(self) -> bool:
+        """Whether it addresses the people on call (and so carries escalation steps only)."""
+        return self.to_oncall or (self.smtp is not None and self.smtp.to == ONCALL)
 
 
 class Route(_Section):
-    """Which ticket changes go to a receiver, and how they are grouped and repeated."""
+    """Which ticket changes go to a receiver, and how they are grouped and repeated; and
+    which escalation chain of the on-call file they start (``escalation``)."""
 
-    receiver: str
+    receiver: str | None = None
+    escalation: str | None = None
     match: dict[Label, Globs] = {}
     continue_: bool = Field(False, alias="continue")
     group_by: list[Label] = ["rule"]
     group_interval: Duration = Field(300.0, ge=0)
     repeat_interval: Duration = Field(14400.0, gt=0)
     notify_on: list[ChangeKind] = Field(list(DEFAULT_NOTIFY_ON), min_length=1)
+
+    @model_validator(mode="after")
+    def _goes_somewhere(self) -> Route:
+        if self.receiver is None and self.escalation is None:
+            raise ValueError("a route needs a 'receiver', an 'escalation' chain, or both")
+        return self
 
     def takes(self, labels: dict[str, str]) -> bool:
         """Whether this route takes a change with these labels."""
@@ -148,8 +197,10 @@ class ReportRoute(_Section):
 
 class Routing(_Section):
     """A checked routing file: ticket changes go by ``routes``, patrol reports by
-    ``reports``; a file needs at least one of them."""
+    ``reports``; a file needs at least one of them. ``oncall`` is the on-call file read
+    (people, schedules, escalation chains) when the file names one."""
 
+    oncall: OnCallFile | None = None
     receivers: list[ReceiverConfig] = Field(min_length=1)
     routes: list[Route] = []
     reports: list[ReportRoute] = []
@@ -164,6 +215,10 @@ class Routing(_Section):
     def receiver(self, name: str) -> ReceiverConfig | None:
         """The receiver called ``name``, if the file has it."""
         return next((r for r in self.receivers if r.name == name), None)
+
+    def oncall_receivers(self) -> list[ReceiverConfig]:
+        """The receivers that address the people on call: every escalation step goes to them."""
+        return [r for r in self.receivers if r.oncall]
 
     def routes_for(self, labels: dict[str, str]) -> list[tuple[int, Route]]:
         """The routes (with their index) a change goes to: in order, until one that takes it
@@ -193,7 +248,7 @@ def load_routing(path: Path) -> Routing:
         raise RoutingError(f"cannot read: {error}", file=file) from None
     document = _load_yaml(text, file)
     try:
-        routing = Routing.model_validate(_plain(document))
+        routing = Routing.model_validate(_plain(document), context={"base": path.parent})
     except ValidationError as error:
         first = min(error.errors(), key=lambda item: _line_of(document, item["loc"]))
         where = ".".join(map(str, first["loc"]))
@@ -204,34 +259,62 @@ def load_routing(path: Path) -> Routing:
 
 
 def _check_references(routing: Routing, document: CommentedMap, file: str) -> None:
-    kinds: dict[str, Kind] = {}
+    def fail(message: str, *where: Any) -> RoutingError:
+        return RoutingError(message, file=file, line=_line_of(document, where))
+
+    receivers: dict[str, ReceiverConfig] = {}
     for index, receiver in enumerate(routing.receivers):
-        if receiver.name in kinds:
-            line = _line_of(document, ["receivers", index, "name"])
-            raise RoutingError(f"receiver {receiver.name!r} is defined twice", file=file, line=line)
-        kinds[receiver.name] = receiver.kind
+        if receiver.name in receivers:
+            raise fail(f"receiver {receiver.name!r} is defined twice", "receivers", index, "name")
+        receivers[receiver.name] = receiver
     for index, route in enumerate(routing.routes):
-        _check_receiver(route.receiver, kinds, document, ["routes", index, "receiver"], file)
+        if route.receiver is not None:
+            at = ("routes", index, "receiver")
+            if _known(route.receiver, receivers, fail, at).oncall:
+                raise fail(
+                    f"receiver {route.receiver!r} addresses the people on call: it takes the"
+                    " steps of escalation chains, not routed changes (use 'escalation')",
+                    *at,
+                )
+        if route.escalation is not None:
+            _check_chain(routing, route.escalation, fail, ("routes", index, "escalation"))
     for index, entry in enumerate(routing.reports):
         for number, name in enumerate(entry.receivers):
-            where = ["reports", index, "receivers", number]
-            _check_receiver(name, kinds, document, where, file)
-            if kinds[name] in NOT_FOR_REPORTS:
-                line = _line_of(document, where)
-                raise RoutingError(
-                    f"receiver {name!r} is of kind {kinds[name]}, which cannot take reports",
-                    file=file,
-                    line=line,
-                )
+            where = ("reports", index, "receivers", number)
+            receiver = _known(name, receivers, fail, where)
+            if receiver.kind in NOT_FOR_REPORTS:
+                message = f"is of kind {receiver.kind}, which cannot take reports"
+                raise fail(f"receiver {name!r} {message}", *where)
+            if receiver.oncall:
+                message = "addresses the people on call: it cannot take reports"
+                raise fail(f"receiver {name!r} {message}", *where)
 
 
-def _check_receiver(
-    name: str, kinds: dict[str, Kind], document: CommentedMap, where: list[Any], file: str
+def _known(
+    name: str,
+    receivers: dict[str, ReceiverConfig],
+    fail: Callable[..., RoutingError],
+    where: tuple[Any, ...],
+) -> ReceiverConfig:
+    if name not in receivers:
+        raise fail(f"no receiver {name!r}; defined: {', '.join(sorted(receivers))}", *where)
+    return receivers[name]
+
+
+def _check_chain(
+    routing: Routing, chain: str, fail: Callable[..., RoutingError], where: tuple[Any, ...]
 ) -> None:
-    if name not in kinds:
-        known = ", ".join(sorted(kinds))
-        line = _line_of(document, where)
-        raise RoutingError(f"no receiver {name!r}; defined: {known}", file=file, line=line)
+    if routing.oncall is None:
+        raise fail("an escalation needs an on-call file: add 'oncall: path/to/oncall.yaml'", *where)
+    if chain not in routing.oncall.chains:
+        known = ", ".join(sorted(routing.oncall.chains)) or "none"
+        raise fail(f"no escalation chain {chain!r} in the on-call file; defined: {known}", *where)
+    if not routing.oncall_receivers():
+        raise fail(
+            f"no receiver addresses the people on call: give an email receiver 'to: {ONCALL}'"
+            " or a chat receiver 'to_oncall: true'",
+            *where,
+        )
 
 
 def _load_yaml(text: str, file: str) -> CommentedMap:

@@ -1,5 +1,7 @@
 """DingTalk custom robot, signed: ``timestamp`` (ms) and ``sign`` as query parameters, where
-sign = base64(HmacSHA256(key=secret, "timestamp\\nsecret")) (httpx URL-encodes it)."""
+sign = base64(HmacSHA256(key=secret, "timestamp\\nsecret")) (httpx URL-encodes it). An
+escalation step @-mentions the DingTalk user ids of the people it reaches (``at.atUserIds``,
+and ``@id`` in the text, which DingTalk needs to show the mention)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,9 @@ class DingTalkReceiver:
         if self._secret:
             now = int(time.time() * 1000)
             params = {"timestamp": str(now), "sign": dingtalk_sign(now, self._secret)}
-        payload = {"msgtype": "text", "text": {"content": f"{message.title}\n\n{message.text}"}}
+        users = message.page.contacts("dingtalk") if message.page else []
+        content = f"{message.title}\n\n{message.text}" + "".join(f" @{u}" for u in users)
+        payload = {"msgtype": "text", "text": {"content": content}, "at": {"atUserIds": users}}
         response = post_json(self._url, payload, timeout=self._timeout, params=params)
         code = reply_field(response, "errcode")
         if code != 0:

@@ -1,5 +1,6 @@
 """Email over SMTP (smtplib): the message title as subject, its text as a plain-text body; a
-patrol report's HTML as the body, with its Markdown as the plain-text alternative."""
+patrol report's HTML as the body, with its Markdown as the plain-text alternative. A receiver
+``to: oncall`` mails an escalation step to the email contacts of the people it reaches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from email.message import EmailMessage
 
 from .._errors import DeliveryError
 from .._messages import Message
-from .._routing import ReceiverConfig, Smtp
+from .._routing import ONCALL, ReceiverConfig, Smtp
 
 
 class EmailReceiver:
@@ -22,10 +23,11 @@ class EmailReceiver:
 
     def send(self, message: Message) -> None:
         smtp = self._smtp
+        to = _addresses(smtp, message)
         mail = EmailMessage()
         mail["Subject"] = message.title
         mail["From"] = smtp.sender
-        mail["To"] = ", ".join(smtp.to)
+        mail["To"] = ", ".join(to)
         if message.report is None:
             mail.set_content(message.text)
         else:
@@ -52,3 +54,13 @@ class EmailReceiver:
             raise DeliveryError(
                 f"{where}: {error or type(error).__name__}", retryable=True
             ) from None
+
+
+def _addresses(smtp: Smtp, message: Message) -> list[str]:
+    if smtp.to != ONCALL:
+        return smtp.to
+    found = message.page.contacts("email") if message.page else []
+    if not found:
+        # Nobody to mail: trying again cannot help; the chain's next step escalates.
+        raise DeliveryError("nobody on call has an email address", retryable=False)
+    return found

@@ -1,5 +1,6 @@
 """Feishu/Lark custom bot, signed: ``timestamp`` (s) and ``sign`` in the JSON body, where
-sign = base64(HmacSHA256(key="timestamp\\nsecret", empty message))."""
+sign = base64(HmacSHA256(key="timestamp\\nsecret", empty message)). An escalation step
+@-mentions the Feishu user ids (``ou_…``) of the people it reaches (``<at user_id=…>``)."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ class FeishuReceiver:
         self._timeout = timeout
 
     def send(self, message: Message) -> None:
-        payload: dict[str, object] = {
-            "msg_type": "text",
-            "content": {"text": f"{message.title}\n\n{message.text}"},
-        }
+        text = f"{message.title}\n\n{message.text}"
+        if message.page is not None:
+            text += "".join(f' <at user_id="{u}"></at>' for u in message.page.contacts("feishu"))
+        payload: dict[str, object] = {"msg_type": "text", "content": {"text": text}}
         if self._secret:
             now = int(time.time())
             payload |= {"timestamp": str(now), "sign": feishu_sign(now, self._secret)}

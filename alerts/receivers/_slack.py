@@ -1,5 +1,6 @@
 """Slack incoming webhook: a header block and one section per notification (a report: one
-section with its summary)."""
+section with its summary); an escalation step mentions the Slack handles of the people it
+reaches, as their contacts give them (``<@U024BE7LH>``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class SlackReceiver:
             }
         ]
         texts = [item.text for item in message.items] or [message.text]
+        if message.page is not None:  # its text says the step and who is on call
+            handles = " ".join(message.page.contacts("slack"))
+            texts = [message.text, handles] if handles else [message.text]
         for text in texts[: _BLOCK_LIMIT - 1]:
             section = {"type": "mrkdwn", "text": text[:_SECTION_LIMIT]}
             blocks.append({"type": "section", "text": section})

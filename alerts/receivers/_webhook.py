@@ -1,5 +1,6 @@
 """Generic JSON webhook: every notification with its ticket, link and text; for a patrol
-report, no notifications and the report's summary (id, period, zone, key figures)."""
+report, no notifications and the report's summary (id, period, zone, key figures); for an
+escalation step, the step and the people it reaches with their contacts (``page``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ._http import post_json
 
 class WebhookReceiver:
     """POSTs ``{"version", "receiver", "title", "text", "notifications": [...]}``, with
-    ``"report": {...}`` added for a report."""
+    ``"report": {...}`` added for a report and ``"page": {...}`` for an escalation step."""
 
     def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
         assert config.url is not None  # the routing file's check
@@ -38,4 +39,6 @@ class WebhookReceiver:
         }
         if message.report is not None:
             payload["report"] = message.report.summary
+        if message.page is not None:
+            payload["page"] = message.page.to_json()
         post_json(self._url, payload, timeout=self._timeout)

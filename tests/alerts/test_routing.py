@@ -84,7 +84,7 @@ def test_a_good_file_loads_and_routes(tmp_path: Path) -> None:
             2,
             "a receiver of kind alertmanager needs 'url'",
         ),
-        ("to: [b@example.com]", "to: []", 10, "smtp.to: List should have at least 1 item"),
+        ("to: [b@example.com]", "to: []", 10, "smtp.to: Value error, 'to' is a list of addresses"),
         ("delivery:", "  - [\ndelivery:", 24, "not valid YAML: expected ',' or ']'"),
         ("[opened, resolved]", "[opened, fixed]", 20, "notify_on.1: Input should be 'opened'"),
         ("{rule:", "{rules:", 15, "routes.1.match.rules.[key]: Input should be 'severity'"),
