@@ -100,7 +100,7 @@ class Pager:
                     held = True
         later = state.next_at.timestamp() if state.next_at else None
         if held:
-            retry = now + backoff(self._routing.delivery, run.failures + 1)
+            retry = self._clock() + backoff(self._routing.delivery, run.failures + 1)
             self._runs.wake_at(run, min(retry, later or retry), failed=True)
         elif later is not None:
             self._runs.wake_at(run, later)

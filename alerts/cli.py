@@ -34,7 +34,9 @@ def alerts_group() -> None:
 @alerts_group.command("log")
 @click.option("--ticket", help="Only this ticket (id or prefix).")
 @click.option(
-    "--kind", type=click.Choice(["ticket", "report"]), help="Only ticket changes or reports."
+    "--kind",
+    type=click.Choice(["ticket", "report", "escalation"]),
+    help="Only ticket changes, reports or escalation steps.",
 )
 @click.option("--receiver", help="Only this receiver.")
 @click.option("--result", type=click.Choice(["sent", "failed", "silenced"]), help="Only these.")
@@ -49,7 +51,8 @@ def show_log(
     output: str,
 ) -> None:
     """List the notification log, newest first: every attempt, with its result and error
-    (a patrol report shows as its id, its change as its kind)."""
+    (a patrol report shows as its id, its change as its kind; an escalation step adds which
+    step of which chain and who it reached)."""
     runtime = open_runtime(load_settings())
     entries = [
         entry
@@ -72,7 +75,7 @@ def show_log(
             iso(entry.at)[:19].replace("T", " "),
             entry.receiver,
             entry.ticket or entry.notification,
-            entry.change,
+            f"{entry.change} {entry.step}".strip(),
             f"[{style[entry.result]}]{entry.result}[/]",
             str(entry.attempt or ""),
             entry.error,
@@ -89,8 +92,10 @@ def check_routing(path: Path | None) -> None:
     if chosen is None:
         raise AlertsError("no routing file: give one, or set RISKMON_ROUTES_FILE")
     routing = load_routing(chosen)
+    chains = f", {len(routing.oncall.chains)} escalation chains" if routing.oncall else ""
     console.print(
-        f"[green]OK[/] {len(routing.receivers)} receivers, {len(routing.routes)} routes in {chosen}"
+        f"[green]OK[/] {len(routing.receivers)} receivers, {len(routing.routes)} routes"
+        f"{chains} in {chosen}"
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerts import Message, ReceiverConfig, compose, notify
-from monitor import Change, Runtime, Ticket
+import orjson
+
+from alerts import Message, Notifier, NotifierMetrics, ReceiverConfig, compose, load_routing, notify
+from monitor import Change, RawRecord, Runtime, Ticket
 
 URL = "https://riskmon.example/tickets/{id}"
 OPENED_AT = 1_700_000_000.0
@@ -70,3 +72,22 @@ def routes_file(runtime: Runtime) -> Path:
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def notifier_on(runtime: Runtime, clock: Clock, metrics: NotifierMetrics | None = None) -> Notifier:
+    """The notifier of the runtime's routing file, on the test's clock."""
+    return Notifier(
+        load_routing(routes_file(runtime)),
+        runtime.client,
+        runtime.settings.redis_prefix,
+        tickets=runtime.tickets,
+        ticket_url=URL,
+        metrics=metrics,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def records(*documents: dict[str, object]) -> list[RawRecord]:
+    """Events as a batch of raw records."""
+    return [RawRecord(orjson.dumps(d), f"test:{n}") for n, d in enumerate(documents, 1)]

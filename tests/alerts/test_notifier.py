@@ -5,35 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts import Notifier, NotifierMetrics, SilenceStore, load_routing, notifier_for
-from monitor import RawRecord, Runtime
+from alerts import Notifier, NotifierMetrics, SilenceStore, notifier_for
+from monitor import Runtime
 from monitor._ticket_work import acknowledge
 
 from ..monitor.helpers import event
-from .helpers import URL, Clock, routes_file, write
+from .helpers import URL, Clock, notifier_on, records, routes_file, write
 from .servers import SECRET, Answer, HttpReceiver, SmtpReceiver, free_port
-
-
-def _notifier(runtime: Runtime, clock: Clock, metrics: NotifierMetrics | None = None) -> Notifier:
-    return Notifier(
-        load_routing(routes_file(runtime)),
-        runtime.client,
-        runtime.settings.redis_prefix,
-        tickets=runtime.tickets,
-        ticket_url=URL,
-        metrics=metrics,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
-def _records(*documents: dict[str, object]) -> list[RawRecord]:
-    return [RawRecord(orjson.dumps(d), f"test:{n}") for n, d in enumerate(documents, 1)]
-
 
 STREAM = (
     event("stock.level", 0, sku="S1", warehouse="W1", on_hand=0, safety_threshold=5),
@@ -77,9 +58,9 @@ routes:
   - {{receiver: hook}}
 {DELIVERY}""",
     )
-    notifier = _notifier(runtime, clock)
+    notifier = notifier_on(runtime, clock)
     pipeline = runtime.pipeline(observers=[notifier])
-    changes = pipeline.process(_records(*STREAM))
+    changes = pipeline.process(records(*STREAM))
 
     sent = _sent(notifier)
     by_rule = {t.rule: t.id for t in runtime.tickets.all()}
@@ -111,7 +92,7 @@ routes:
     requests, mails = len(http_receiver.received), len(smtp_receiver.mails)
     clock.now += 3600  # every group interval has passed: anything queued would go now
     replay = runtime.pipeline(observers=[notifier])
-    replay.process(_records(*STREAM))  # a replayed batch: the events were seen
+    replay.process(records(*STREAM))  # a replayed batch: the events were seen
     notifier.enqueue(changes)  # a redelivered batch: the same ticket changes again
     notifier.flush()
     assert (len(http_receiver.received), len(smtp_receiver.mails)) == (requests, mails)
@@ -145,13 +126,13 @@ def test_one_message_per_group_per_interval(
     runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
 ) -> None:
     _hook_routes(runtime, http_receiver.url, ", group_by: [rule], group_interval: 5m")
-    notifier = _notifier(runtime, clock)
+    notifier = notifier_on(runtime, clock)
     pipeline = runtime.pipeline(observers=[notifier])
-    pipeline.process(_records(_stock_out(0, "S1")))  # first of its group: at once
+    pipeline.process(records(_stock_out(0, "S1")))  # first of its group: at once
     clock.now += 60
-    pipeline.process(_records(_stock_out(0.1, "S2")))
+    pipeline.process(records(_stock_out(0.1, "S2")))
     clock.now += 60
-    pipeline.process(_records(_stock_out(0.2, "S3")))
+    pipeline.process(records(_stock_out(0.2, "S3")))
     assert _tickets_in(http_receiver) == [[("W1|S1", "opened")]]
     clock.now += 181  # five minutes after the first message
     notifier.flush()
@@ -165,9 +146,9 @@ def test_unacknowledged_tickets_are_repeated_until_acknowledged(
     runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
 ) -> None:
     _hook_routes(runtime, http_receiver.url, ", repeat_interval: 1h")
-    notifier = _notifier(runtime, clock)
+    notifier = notifier_on(runtime, clock)
     runtime.pipeline(observers=[notifier]).process(
-        _records(_stock_out(0, "S1"), _stock_out(0, "S2"))
+        records(_stock_out(0, "S1"), _stock_out(0, "S2"))
     )
     clock.now += 3599
     notifier.flush()
@@ -189,7 +170,7 @@ def test_silenced_changes_are_logged_not_sent(
     runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
 ) -> None:
     _hook_routes(runtime, http_receiver.url, ", group_by: [ticket], group_interval: 0s")
-    notifier = _notifier(runtime, clock)
+    notifier = notifier_on(runtime, clock)
     silences = SilenceStore(runtime.client, runtime.settings.redis_prefix)
     silence = silences.add(
         {"rule": ["stock.*"], "source": ["te*"]},
@@ -199,7 +180,7 @@ def test_silenced_changes_are_logged_not_sent(
         comment="stock count in W1",
     )
     pipeline = runtime.pipeline(observers=[notifier])
-    pipeline.process(_records(_stock_out(0, "S1"), STREAM[2]))
+    pipeline.process(records(_stock_out(0, "S1"), STREAM[2]))
     assert _tickets_in(http_receiver) == [[("X", "opened")]]
     silenced = [e for e in notifier.log.read() if e.result == "silenced"]
     assert sorted((e.change, e.error) for e in silenced) == [
@@ -209,7 +190,7 @@ def test_silenced_changes_are_logged_not_sent(
     ]
     silences.expire(silence.id[:6], clock.now)
     clock.now += 60
-    pipeline.process(_records(_stock_out(2, "S2")))
+    pipeline.process(records(_stock_out(2, "S2")))
     later = {pair for message in _tickets_in(http_receiver)[1:] for pair in message}
     expected = {("W1|S2", "opened"), ("X", "sla-warning"), ("X", "breached")}
     assert later == expected  # S1's changes stay silenced
@@ -225,9 +206,9 @@ def test_a_failing_receiver_is_retried_logged_and_recovers_without_duplicates(
     if server is not None:
         server.answers.extend([answer] * 6)
     _hook_routes(runtime, f"http://127.0.0.1:{port}", ", group_by: []")
-    notifier = _notifier(runtime, clock)
+    notifier = notifier_on(runtime, clock)
     try:
-        runtime.pipeline(observers=[notifier]).process(_records(*STREAM))
+        runtime.pipeline(observers=[notifier]).process(records(*STREAM))
         assert clock.slept == [10, 20]  # three attempts, backoff doubling
         notifier.flush()  # the next try waits for the backoff
         failed = [e for e in notifier.log.read() if e.result == "failed"]
@@ -264,11 +245,11 @@ def test_metrics_count_attempts_and_silences_by_receiver(
     _hook_routes(runtime, http_receiver.url, ", group_by: [ticket], group_interval: 0s")
     http_receiver.answers.append(Answer(503, {}))  # the first message fails once
     registry = CollectorRegistry()
-    notifier = _notifier(runtime, clock, NotifierMetrics(registry))
+    notifier = notifier_on(runtime, clock, NotifierMetrics(registry))
     SilenceStore(runtime.client, runtime.settings.redis_prefix).add(
         {"rule": ["stock.*"]}, starts=clock.now, ends=clock.now + 7200, author="a", comment="b"
     )
-    runtime.pipeline(observers=[notifier]).process(_records(_stock_out(0, "S1"), STREAM[2]))
+    runtime.pipeline(observers=[notifier]).process(records(_stock_out(0, "S1"), STREAM[2]))
 
     def sample(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, {"receiver": "hook", "kind": "ticket", **labels})
@@ -287,7 +268,7 @@ def test_the_settings_name_the_routing_file(runtime: Runtime, http_receiver: Htt
     registry = CollectorRegistry()
     notifier = notifier_for(runtime, registry=registry)
     assert notifier is not None
-    runtime.pipeline(observers=[notifier]).process(_records(STREAM[2]))
+    runtime.pipeline(observers=[notifier]).process(records(STREAM[2]))
     assert _tickets_in(http_receiver) == [[("X", "opened")]]
     labels = {"receiver": "hook", "kind": "ticket", "result": "sent"}
     assert registry.get_sample_value("riskmon_notifications_total", labels) == 1

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from alerts import RoutingError, labels_of, load_routing
+from alerts import RoutingError, ScheduleError, labels_of, load_routing
 
 from .helpers import ticket, write
+
+EXAMPLE_ONCALL = Path(__file__).parents[2] / "alerts" / "packs" / "oncall.example.yaml"
 
 GOOD = """\
 receivers:
@@ -121,3 +123,68 @@ def test_reports_go_to_the_receivers_of_their_kind_and_zone(tmp_path: Path) -> N
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RoutingError, match="cannot read"):
         load_routing(tmp_path / "nope.yaml")
+
+
+PAGING = """\
+oncall: people/oncall.yaml
+receivers:
+  - name: page-mail
+    kind: email
+    smtp: {host: smtp.example.com, from: a@example.com, to: oncall}
+  - {name: page-chat, kind: slack, url: "https://hooks.slack.com/x", to_oncall: true}
+  - {name: am, kind: alertmanager, url: "http://127.0.0.1:9093"}
+routes:
+  - {match: {severity: [P0]}, escalation: p0, receiver: am, continue: true}
+  - {escalation: p0}
+"""
+
+
+def _paging(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "people").mkdir(exist_ok=True)
+    write(tmp_path / "people" / "oncall.yaml", EXAMPLE_ONCALL.read_text(encoding="utf-8"))
+    return write(tmp_path / "routes.yaml", text)
+
+
+def test_a_file_with_an_oncall_file_loads_it_relative_to_itself(tmp_path: Path) -> None:
+    routing = load_routing(_paging(tmp_path, PAGING))
+    assert routing.oncall is not None and list(routing.oncall.chains) == ["p0"]
+    assert [r.name for r in routing.oncall_receivers()] == ["page-mail", "page-chat"]
+    assert [(r.receiver, r.escalation) for r in routing.routes] == [("am", "p0"), (None, "p0")]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("escalation: p0}\n", "escalation: p9}\n", 10, "no escalation chain 'p9' in the on-call"),
+        ("oncall.yaml", "nope.yaml", 1, "oncall: Value error, cannot read the on-call file"),
+        ("oncall: people/oncall.yaml\n", "", 8, "an escalation needs an on-call file"),
+        ('9093"}', '9093", to_oncall: true}', 7, "kind alertmanager cannot address a person"),
+        ("to: oncall}", "to: oncall}\n    to_oncall: true", 3, "email receiver addresses the"),
+        ("receiver: am,", "receiver: page-chat,", 9, "'page-chat' addresses the people on call"),
+        ("  - {escalation: p0}\n", "  - {}\n", 10, "a route needs a 'receiver', an 'escalation'"),
+        (
+            PAGING[PAGING.index("  - name: page-mail") : PAGING.index("  - {name: am")],
+            "",
+            5,
+            "no receiver addresses the people on call",
+        ),
+    ],
+)
+def test_a_bad_paging_setup_is_refused_at_its_line(
+    tmp_path: Path, old: str, new: str, line: int, message: str
+) -> None:
+    path = _paging(tmp_path, PAGING.replace(old, new, 1))
+    with pytest.raises(RoutingError) as caught:
+        load_routing(path)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+
+
+def test_a_faulty_oncall_file_is_refused_at_its_own_line(tmp_path: Path) -> None:
+    path = _paging(tmp_path, PAGING)
+    oncall = tmp_path / "people" / "oncall.yaml"
+    write(
+        oncall, oncall.read_text(encoding="utf-8").replace("{schedule: ops-follow", "{schedule: x")
+    )
+    with pytest.raises(ScheduleError, match=f"^{oncall}:\\d+: .*no schedule 'x-the-sun'"):
+        load_routing(path)
