@@ -12,8 +12,7 @@ import time
 
 from .._errors import DeliveryError
 from .._messages import Message
-from .._routing import ReceiverConfig
-from ._http import post_json, reply_field
+from ._http import HttpReceiver, post_json, reply_field
 
 # errcode values that say "later": system busy, sending too fast.
 _RETRYABLE_CODES = frozenset({-1, 130101})
@@ -25,14 +24,8 @@ def dingtalk_sign(timestamp_ms: int, secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), text, hashlib.sha256).digest()).decode()
 
 
-class DingTalkReceiver:
+class DingTalkReceiver(HttpReceiver):
     """POSTs a text message; DingTalk answers HTTP 200 and reports faults in ``errcode``."""
-
-    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
-        assert config.url is not None  # the routing file's check
-        self._url = config.url
-        self._secret = config.secret
-        self._timeout = timeout
 
     def send(self, message: Message) -> None:
         params = None

@@ -11,8 +11,7 @@ import time
 
 from .._errors import DeliveryError
 from .._messages import Message
-from .._routing import ReceiverConfig
-from ._http import post_json, reply_field
+from ._http import HttpReceiver, post_json, reply_field
 
 # code values that say "later": flow control (sending too fast).
 _RETRYABLE_CODES = frozenset({11232})
@@ -24,14 +23,8 @@ def feishu_sign(timestamp: int, secret: str) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-class FeishuReceiver:
+class FeishuReceiver(HttpReceiver):
     """POSTs a text message; Feishu reports faults in ``code`` (older bots: ``StatusCode``)."""
-
-    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
-        assert config.url is not None  # the routing file's check
-        self._url = config.url
-        self._secret = config.secret
-        self._timeout = timeout
 
     def send(self, message: Message) -> None:
         text = f"{message.title}\n\n{message.text}"

@@ -7,9 +7,21 @@ from typing import Any
 import httpx
 
 from .._errors import DeliveryError
+from .._routing import ReceiverConfig
 
 # Worth another try: the server is overloaded, rate-limiting or timed out on its side.
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+class HttpReceiver:
+    """What every HTTP receiver keeps of its configuration: URL, robot secret, name, timeout."""
+
+    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
+        assert config.url is not None  # the routing file's check
+        self._url = config.url
+        self._secret = config.secret
+        self._name = config.name
+        self._timeout = timeout
 
 
 def post_json(

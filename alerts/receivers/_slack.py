@@ -5,21 +5,15 @@ reaches, as their contacts give them (``<@U024BE7LH>``)."""
 from __future__ import annotations
 
 from .._messages import Message
-from .._routing import ReceiverConfig
-from ._http import post_json
+from ._http import HttpReceiver, post_json
 
 _HEADER_LIMIT = 150  # Slack refuses longer header texts
 _SECTION_LIMIT = 3000
 _BLOCK_LIMIT = 50
 
 
-class SlackReceiver:
+class SlackReceiver(HttpReceiver):
     """POSTs ``{"text": ..., "blocks": [...]}`` to an incoming-webhook URL."""
-
-    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
-        assert config.url is not None  # the routing file's check
-        self._url = config.url
-        self._timeout = timeout
 
     def send(self, message: Message) -> None:
         blocks: list[dict[str, object]] = [

@@ -5,19 +5,12 @@ escalation step, the step and the people it reaches with their contacts (``page`
 from __future__ import annotations
 
 from .._messages import Message
-from .._routing import ReceiverConfig
-from ._http import post_json
+from ._http import HttpReceiver, post_json
 
 
-class WebhookReceiver:
+class WebhookReceiver(HttpReceiver):
     """POSTs ``{"version", "receiver", "title", "text", "notifications": [...]}``, with
     ``"report": {...}`` added for a report and ``"page": {...}`` for an escalation step."""
-
-    def __init__(self, config: ReceiverConfig, *, timeout: float) -> None:
-        assert config.url is not None  # the routing file's check
-        self._url = config.url
-        self._name = config.name
-        self._timeout = timeout
 
     def send(self, message: Message) -> None:
         payload: dict[str, object] = {
