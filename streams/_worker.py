@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _BACKOFF_FIRST, _BACKOFF_MAX = 0.5, 30.0
 _ROUTE_WITHIN = 0.05  # seconds the router waits to fill a batch
+_TABLE_WRITES_BUFFERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         broker_commit_interval=1.0,
         table_standby_replicas=0,
     )
+    # Table writes wait in faust's producer buffer; past 100 messages (its default) faust
+    # pauses the streams until it drains, which throttled the worker to the buffer's pace.
+    app.producer.buffer.max_messages = _TABLE_WRITES_BUFFERED
     source_topic = app.topic(*sources, key_type=bytes, value_type=bytes, value_serializer="raw")
     keyed = app.topic(
         keyed_topic(settings), partitions=keyed_count, value_type=bytes, value_serializer="raw"
