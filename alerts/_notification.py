@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from monitor import Ticket
+from monitor import Ticket, TicketChange
 
 from ._labels import labels_of
 
@@ -39,6 +39,20 @@ class Notification:
     def from_record(cls, raw: bytes) -> Notification:
         """The inverse of ``to_record``."""
         return cls(**orjson.loads(raw))
+
+
+def notified_as(change: TicketChange) -> str | None:
+    """The change a ticket change is routed and told as; ``None`` when nobody is told.
+
+    A ticket suppressed by its parent ticket is not told about (its suppression, nor what
+    happens to it meanwhile); when its parent resolves and it is still unresolved, its
+    ``unsuppressed`` change is told like an opening: people hear of it for the first time.
+    """
+    if change.change == "unsuppressed":
+        return "opened"
+    if change.change == "suppressed" or change.ticket.suppressed_by is not None:
+        return None
+    return change.change
 
 
 def notify(ticket: Ticket, change: str, *, occasion: str = "") -> Notification:

@@ -14,7 +14,8 @@ from ._severity import SlaKind
 
 @dataclass(frozen=True)
 class Occurrence:
-    """A rule matched (or an absence timer ran out) for one dedup key."""
+    """A rule matched (or an absence timer ran out) for one dedup key; ``parent`` is the
+    (rule, dedup key) of the aggregate ticket that explains it (its rule's ``explained_by``)."""
 
     action_id: str
     rule: str
@@ -25,6 +26,7 @@ class Occurrence:
     title: str
     source: str
     rule_set_version: str
+    parent: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)

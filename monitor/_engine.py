@@ -130,7 +130,15 @@ class Engine:
             impact = {**fact, "window": figures}
         title, severity = rule.render_title(fact), rule.severity_for(impact)
         return self._occur(
-            rule, key, at, action_id, event.source, title, version, severity=severity
+            rule,
+            key,
+            at,
+            action_id,
+            event.source,
+            title,
+            version,
+            severity=severity,
+            parent=rule.parent_of(fact),
         )
 
     def _arm(self, rule: Rule, key: str, event: Event, fact: Mapping[str, Any]) -> None:
@@ -139,7 +147,11 @@ class Engine:
         already = self._state.get(_slot("arrived", rule.id, key)) is not None
         if already and event.type not in rule.absent.of:
             return
-        payload = {"source": event.source, "title": rule.render_title(fact)}
+        payload = {
+            "source": event.source,
+            "title": rule.render_title(fact),
+            "parent": rule.parent_of(fact),
+        }
         due = event.timestamp + rule.absent.within
         self._state.schedule(Timer(_slot("absent", rule.id, key), due, payload))
 
@@ -173,9 +185,10 @@ class Engine:
         version: str,
         *,
         severity: str | None = None,
+        parent: tuple[str, str] | None = None,
     ) -> list[Action]:
-        """An occurrence at ``severity`` (default: the rule's); the first one of an inactive
-        key starts its clocks."""
+        """An occurrence at ``severity`` (default: the rule's), explained by ``parent``; the
+        first one of an inactive key starts its clocks."""
         severity = severity or rule.severity
         active_key = _slot("active", rule.id, key)
         if self._state.get(active_key) is None:
@@ -192,6 +205,7 @@ class Engine:
             title=title,
             source=source,
             rule_set_version=version,
+            parent=parent,
         )
         return [occurrence]
 
@@ -231,7 +245,17 @@ class Engine:
             return []  # the rule was removed since the timer was set: nothing left to do
         if kind == "absent":
             source, title = timer.payload["source"], timer.payload["title"]
-            return self._occur(rule, key, timer.due, action_id, source, title, rules.version)
+            parent = timer.payload.get("parent")  # stored as a list; none before parents
+            return self._occur(
+                rule,
+                key,
+                timer.due,
+                action_id,
+                source,
+                title,
+                rules.version,
+                parent=(parent[0], parent[1]) if parent else None,
+            )
         if kind.startswith("sla-"):
             sla_kind = timer.payload["kind"]
             return [SlaCheck(action_id, rule_id, key, timer.due, sla_kind)]

@@ -1,8 +1,10 @@
 """How a distributed runner splits the engine's work: every rule key has one owning partition.
 
 The engine's state and tickets are per rule and dedup key, so an event goes to each partition
-that owns one of its rule keys, with the rules to apply there. One partition (its "home")
-also counts the event for metrics and reports, so every event is counted once.
+that owns one of its rule keys, with the rules to apply there. A child rule's key is owned
+where its parent's is (``explained_by``), so that a parent and its children change in order.
+One partition (its "home") also counts the event for metrics and reports, so every event is
+counted once.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def assign(event: Event, rules: RuleSet, partitions: int) -> tuple[dict[int, fro
     owned: defaultdict[int, set[str]] = defaultdict(set)
     for rule in rules.rules:
         if event.type in rule.listens_to:
-            key = rule.key_of(fact)
-            if key is not None:
-                owned[owner(rule.id, key, partitions)].add(rule.id)
+            root = rules.root_of(rule, fact)  # a child goes where its parent is
+            if root is not None:
+                owned[owner(*root, partitions)].add(rule.id)
     home = next(iter(owned), None)
     if home is None:
         home = owner("", event.identity, partitions)

@@ -16,6 +16,7 @@ from ._events import validate_event
 from ._severity import SeverityPolicy
 from ._state import MemoryState
 from ._ticket_store import MemoryTicketStore
+from ._tickets import ticket_id
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def _compare(
     unmatched = list(actual)
     for wanted in expected:
         wanted = {"rule": rule_id, **wanted}
-        fields = {("dedup_key" if k == "key" else k): v for k, v in wanted.items()}
+        fields = {("dedup_key" if k == "key" else k): _ticket_ref(v) for k, v in wanted.items()}
         found = next((t for t in unmatched if all(t.get(k) == v for k, v in fields.items())), None)
         if found is None:
             got = [_brief(t) for t in unmatched] or "none"
@@ -80,6 +81,14 @@ def _compare(
         yield f"unexpected ticket {_brief(ticket)}"
 
 
+def _ticket_ref(value: Any) -> Any:
+    """An expected ticket named by its rule and key (``suppressed_by: {rule: r, key: k}``)
+    as its id; other values as they are."""
+    if isinstance(value, Mapping) and set(value) == {"rule", "key"}:
+        return ticket_id(str(value["rule"]), str(value["key"]))
+    return value
+
+
 def _brief(ticket: Mapping[str, Any]) -> dict[str, Any]:
-    names = ("rule", "dedup_key", "severity", "status", "occurrences")
+    names = ("rule", "dedup_key", "severity", "status", "occurrences", "suppressed_by")
     return {name: ticket[name] for name in names}

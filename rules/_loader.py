@@ -10,6 +10,7 @@ from pathlib import Path
 from ._errors import RuleError
 from ._matcher import Matcher
 from ._model import Rule, RuleSet
+from ._parents import check_parents
 from ._schema import read_rule_file
 
 PACKS_DIR = Path(__file__).parent / "packs"
@@ -55,6 +56,7 @@ def load_rules(
                 )
             seen[rule.id] = rule
             rules.append(rule)
+    check_parents(rules)
     rule_set = RuleSet(tuple(rules), digest.hexdigest()[:12], tuple(str(f) for f in files))
     Matcher(rule_set.rules).close()
     return rule_set

@@ -51,6 +51,18 @@ class Window:
 
 
 @dataclass(frozen=True)
+class ExplainedBy:
+    """The aggregate rule whose ticket explains this rule's tickets (their parent): ``key``
+    fields, read from this rule's event, give the parent's dedup key. They are among the
+    rule's own key fields (at ``positions``), so a ticket's parent follows from its key."""
+
+    rule: str
+    key: tuple[Field, ...]
+    positions: tuple[int, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Example:
     """A rule's example: events in, the tickets expected out (a test of the rule)."""
 
@@ -78,6 +90,7 @@ class Rule:
     resolve_when: Condition | None = None
     absent: Absence | None = None
     window: Window | None = None
+    explained_by: ExplainedBy | None = None
     examples: tuple[Example, ...] = ()
     file: str = ""
     line: int = 0
@@ -100,13 +113,15 @@ class Rule:
 
         Parts are joined with ``|``; a ``|`` or ``\\`` inside a part is escaped with ``\\``, so
         different parts never make the same key."""
-        parts = []
-        for key_field in self.key:
-            value = key_field.get(fact)
-            if value is None:
-                return None
-            parts.append(_canonical(value).replace("\\", "\\\\").replace("|", "\\|"))
-        return "|".join(parts)
+        return _joined([key_field.get(fact) for key_field in self.key])
+
+    def parent_of(self, fact: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The (rule, dedup key) of the parent ticket that explains this event's ticket;
+        ``None`` without ``explained_by`` or when a key field is missing."""
+        if self.explained_by is None:
+            return None
+        key = _joined([field.get(fact) for field in self.explained_by.key])
+        return None if key is None else (self.explained_by.rule, key)
 
     def render_title(self, event: Mapping[str, Any]) -> str:
         """The ticket title for an event (the rule's Jinja2 template).
@@ -119,6 +134,12 @@ class Rule:
         except (TemplateError, ArithmeticError, TypeError, ValueError) as error:
             key = self.key_of(event)
             return f"{self.id} {key}: (title template failed: {type(error).__name__}: {error})"
+
+
+def _joined(values: list[Any]) -> str | None:
+    if any(value is None for value in values):
+        return None
+    return "|".join(_canonical(v).replace("\\", "\\\\").replace("|", "\\|") for v in values)
 
 
 def _canonical(value: Any) -> str:
@@ -145,6 +166,17 @@ class RuleSet:
     def by_id(self, rule_id: str) -> Rule:
         """The rule with this id; ``KeyError`` if there is none."""
         return self._index[rule_id]
+
+    def root_of(self, rule: Rule, fact: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The (rule, dedup key) of the furthest parent of this event's ``rule`` ticket, or
+        its own when it has none; ``None`` when a key field is missing. A distributed runner
+        processes a ticket where its root's is, so parents and children meet in order."""
+        values = [key_field.get(fact) for key_field in rule.key]
+        while rule.explained_by is not None:
+            values = [values[position] for position in rule.explained_by.positions]
+            rule = self.by_id(rule.explained_by.rule)
+        key = _joined(values)
+        return None if key is None else (rule.id, key)
 
     @cached_property
     def _index(self) -> dict[str, Rule]:

@@ -30,7 +30,7 @@ from ._expr import (
     parse_condition,
     parse_field,
 )
-from ._model import SEVERITIES, Absence, Escalation, Example, Raise, Rule, Window
+from ._model import SEVERITIES, Absence, Escalation, Example, ExplainedBy, Raise, Rule, Window
 
 # A missing field renders empty, however deep the path (data.address.city without an address).
 _TITLES = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
@@ -63,6 +63,11 @@ class _WindowDoc(_Section):
     total: str | None = None
 
 
+class _ExplainedByDoc(_Section):
+    rule: str = Field(pattern=_RULE_ID)
+    key: str | list[str] = Field(min_length=1)
+
+
 class _ExampleDoc(_Section):
     name: str | None = None
     events: list[dict[str, Any]] = Field(min_length=1)
@@ -85,6 +90,7 @@ class _RuleDoc(_Section):
     resolve_when: str | None = None
     absent: _AbsenceDoc | None = None
     window: _WindowDoc | None = None
+    explained_by: _ExplainedByDoc | None = None
     examples: list[_ExampleDoc] = []
 
 
@@ -184,6 +190,9 @@ def _build_rule(
         resolve_when=at("resolve_when", lambda: _resolve_condition(doc.resolve_when, condition)),
         absent=at("absent", lambda: _absence(absent, known)) if (absent := doc.absent) else None,
         window=at("window", lambda: _window(window)) if (window := doc.window) else None,
+        explained_by=_explained_by(parent, keys, node, file)
+        if (parent := doc.explained_by)
+        else None,
         examples=at("examples", lambda: tuple(_examples(doc, node))),
         file=file,
         line=node.lc.line + 1,
@@ -269,6 +278,29 @@ def _absence(doc: _AbsenceDoc, known: set[str] | None) -> Absence:
 def _window(doc: _WindowDoc) -> Window:
     total = parse_field(doc.total) if doc.total else None
     return Window(within=parse_duration(doc.within), at_least=doc.at_least, total=total)
+
+
+def _explained_by(
+    doc: _ExplainedByDoc, own_key: list[str], node: CommentedMap, file: str
+) -> ExplainedBy:
+    """The parent rule and its key fields, each one of the rule's own key fields; whether
+    that rule exists is checked once every file is read (``check_parents``)."""
+    keys = doc.key if isinstance(doc.key, list) else [doc.key]
+    line = _line_of(node, ["explained_by", "key"])
+    try:
+        fields = tuple(parse_field(text) for text in keys)
+        own = [parse_field(text).path for text in own_key]
+    except RuleError as error:
+        raise RuleError(error.message, file=file, line=line) from None
+    strangers = [f.path for f in fields if f.path not in own]
+    if strangers:
+        message = (
+            f"explained_by: {', '.join(strangers)} is not among the rule's key fields "
+            "(a ticket's parent follows from its key)"
+        )
+        raise RuleError(message, file=file, line=line)
+    positions = tuple(own.index(f.path) for f in fields)
+    return ExplainedBy(doc.rule, fields, positions, _line_of(node, ["explained_by"]))
 
 
 def _examples(doc: _RuleDoc, node: CommentedMap) -> list[Example]:

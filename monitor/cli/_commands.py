@@ -18,7 +18,7 @@ from .._pipeline import PipelineObserver
 from .._rule_examples import run_examples
 from .._runtime import Runtime, open_runtime
 from .._settings import load_settings
-from .._ticket_store import TicketStore
+from .._ticket_store import RedisTicketStore, TicketStore
 from .._tickets import STATUSES, Ticket
 from ._output import console, print_json_lines, print_summary, ticket_table
 
@@ -126,6 +126,10 @@ def tickets_group() -> None:
     help="Repeatable; unresolved = open, acknowledged or reopened.",
 )  # fmt: skip
 @click.option("--team", multiple=True, help="Owning team (repeatable).")
+@click.option(
+    "--suppressed/--no-suppressed", default=None,
+    help="Only tickets suppressed by their parent ticket, or only those that are not.",
+)  # fmt: skip
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
 @FORMAT
 def list_tickets(
@@ -133,6 +137,7 @@ def list_tickets(
     rule: tuple[str, ...],
     status: tuple[str, ...],
     team: tuple[str, ...],
+    suppressed: bool | None,
     limit: int | None,
     output: str,
 ) -> None:
@@ -141,7 +146,11 @@ def list_tickets(
     if "unresolved" in status:
         status = (*status, *(name for name in STATUSES if name != "resolved"))
     filters = {"severity": severity, "rule": rule, "status": status, "team": team}
-    chosen = [t for t in store.all() if _keeps(t, filters)]
+    chosen = [
+        t
+        for t in store.all()
+        if _keeps(t, filters) and suppressed in (None, t.suppressed_by is not None)
+    ]
     chosen.reverse()
     chosen = chosen[:limit] if limit else chosen
     if output == "json":
@@ -165,25 +174,38 @@ def _listing(ticket: Ticket) -> dict[str, object]:
 @click.argument("ticket_id")
 @FORMAT
 def show_ticket(ticket_id: str, output: str) -> None:
-    """Show one ticket with its history."""
+    """Show one ticket with its history, its parent and its children."""
     store = open_runtime(load_settings()).tickets
     ticket = store.get(store.find(ticket_id))
     if ticket is None:
         raise click.ClickException(f"no ticket {ticket_id}")
-    document = ticket.to_json()
+    children = store.children(ticket.id)
+    document = {**ticket.to_json(), "children": [child.id for child in children]}
     if output == "json":
         print_json_lines([document])
         return
     for name, value in document.items():
         if name in ("breached", "warned"):
             value = ", ".join(kind for kind, late in value.items() if late) or "no"
-        if name != "history":
+        if name not in ("history", "children"):
             console.print(f"[bold]{name:>17}[/]  {'—' if value is None else value}")
+    _print_relatives(store, ticket, children)
     console.print("[bold]history[/]")
     for change in document["history"]:
         console.print(
             f"  {change['at']}  {change['by']:<8} {change['action']:<13} {change['detail']}"
         )
+
+
+def _print_relatives(store: RedisTicketStore, ticket: Ticket, children: list[Ticket]) -> None:
+    """The parent ticket and the children, one line each."""
+    parent = store.get(ticket.parent) if ticket.parent else None
+    if parent is not None:
+        console.print("[bold]parent[/]")
+        console.print(ticket_table([parent]))
+    if children:
+        console.print(f"[bold]children[/] ({len(children)})")
+        console.print(ticket_table(children))
 
 
 @click.group("rules")

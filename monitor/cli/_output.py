@@ -29,17 +29,19 @@ def print_json_lines(items: Iterable[dict[str, object]]) -> None:
 
 
 def ticket_table(tickets: Iterable[Ticket]) -> Table:
-    """Tickets as a table, one row each; the title wraps, the rest stays on one line."""
+    """Tickets as a table, one row each; the title wraps, the rest stays on one line. A
+    ticket held back by its parent says ``suppressed`` after its status."""
     table = Table(header_style="bold")
     for column in ("id", "sev", "status", "rule", "occ", "last seen"):
         table.add_column(column, no_wrap=True)
     table.add_column("title", overflow="fold", ratio=1)
     for t in tickets:
         breach = " [red]SLA![/]" if t.breached_acknowledge or t.breached_resolve else ""
+        held = " [dim]suppressed[/]" if t.suppressed_by else ""
         table.add_row(
             t.id,
             f"[{SEVERITY_STYLE[t.severity]}]{t.severity}[/]",
-            t.status + breach,
+            t.status + breach + held,
             t.rule,
             str(t.occurrences),
             _short(t.last_seen),
@@ -66,7 +68,17 @@ def print_summary(stats: RunStats) -> None:
         console.print("No ticket changed.")
         return
     table = Table(title="Ticket changes", header_style="bold")
-    kinds = ["opened", "updated", "reopened", "resolved", "escalated", "sla-warning", "breached"]
+    kinds = [
+        "opened",
+        "updated",
+        "reopened",
+        "resolved",
+        "escalated",
+        "sla-warning",
+        "breached",
+        "suppressed",
+        "unsuppressed",
+    ]
     table.add_column("rule")
     table.add_column("severity")
     for kind in kinds:

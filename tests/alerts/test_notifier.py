@@ -111,8 +111,8 @@ routes:
     )
 
 
-def _stock_out(hours: float, sku: str) -> dict[str, object]:
-    return event("stock.level", hours, sku=sku, warehouse="W1", on_hand=0, safety_threshold=5)
+def _stock_out(hours: float, sku: str, warehouse: str = "W1") -> dict[str, object]:
+    return event("stock.level", hours, sku=sku, warehouse=warehouse, on_hand=0, safety_threshold=5)
 
 
 def _tickets_in(received: HttpReceiver) -> list[list[tuple[str, str]]]:
@@ -132,11 +132,11 @@ def test_one_message_per_group_per_interval(
     clock.now += 60
     pipeline.process(records(_stock_out(0.1, "S2")))
     clock.now += 60
-    pipeline.process(records(_stock_out(0.2, "S3")))
+    pipeline.process(records(_stock_out(0.2, "S3", "W2")))  # a third at W1: a site outage
     assert _tickets_in(http_receiver) == [[("W1|S1", "opened")]]
     clock.now += 181  # five minutes after the first message
     notifier.flush()
-    assert _tickets_in(http_receiver)[1:] == [[("W1|S2", "opened"), ("W1|S3", "opened")]]
+    assert _tickets_in(http_receiver)[1:] == [[("W1|S2", "opened"), ("W2|S3", "opened")]]
     clock.now += 3600
     notifier.flush()
     assert len(http_receiver.received) == 2

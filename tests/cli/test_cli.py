@@ -74,7 +74,7 @@ def test_run_reads_stdin() -> None:
 
 def test_rules_check_refuses_a_broken_file_with_file_and_line(tmp_path: Path) -> None:
     code, output = _invoke("rules", "check")
-    assert code == 0 and "OK 9 rules" in output
+    assert code == 0 and "OK 10 rules" in output
     broken = tmp_path / "broken.yaml"
     broken.write_text(
         "rules:\n  - id: x\n    description: d\n    on: [stock.level]\n    when: data.a <\n"
@@ -179,3 +179,31 @@ def test_people_work_tickets_from_the_command_line(tmp_path: Path) -> None:
     ]
     code, output = _invoke("tickets", "ack", ticket_id)
     assert code == 1 and "only open or reopened tickets" in output
+
+
+def test_suppressed_tickets_are_marked_filtered_and_shown_with_their_parent(
+    tmp_path: Path,
+) -> None:
+    readings = [event("stock.level", 0, sku=f"S{n}", warehouse="W1", on_hand=0) for n in range(3)]
+    readings.append(event("stock.level", 0, sku="S9", warehouse="W2", on_hand=0))
+    events = tmp_path / "stock.jsonl"
+    events.write_bytes(b"\n".join(orjson.dumps(d) for d in readings) + b"\n")
+    assert _invoke("run", str(events), "--no-progress")[0] == 0
+
+    def listed(*args: str) -> list[dict[str, object]]:
+        code, output = _invoke("tickets", "list", "--format", "json", *args)
+        assert code == 0, output
+        return [orjson.loads(line) for line in output.splitlines()]
+
+    held = listed("--suppressed")
+    parent = listed("--rule", "stock.site-outage")[0]
+    assert sorted(str(t["dedup_key"]) for t in held) == ["W1|S0", "W1|S1", "W1|S2"]
+    assert {t["suppressed_by"] for t in held} == {parent["id"]}
+    assert {t["dedup_key"] for t in listed("--no-suppressed")} == {"W1", "W2|S9"}
+    code, output = _invoke("tickets", "list")
+    assert code == 0 and output.count("suppressed") == 3
+    code, output = _invoke("tickets", "show", str(parent["id"]), "--format", "json")
+    assert sorted(orjson.loads(output)["children"]) == sorted(str(t["id"]) for t in held)
+    code, output = _invoke("tickets", "show", str(held[0]["id"]))
+    assert code == 0 and "parent" in output and str(parent["id"]) in output
+    assert "Site outage" in output and "suppressed" in output

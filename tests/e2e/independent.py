@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -91,8 +91,11 @@ def _bad_address(customer: dict[str, str]) -> bool:
 
 
 def stock_expected(path: Path, safety_months: float) -> dict[str, dict[str, int]]:
-    """Per stock rule: tickets (site|product keys that ever matched) and occurrences."""
-    series: dict[str, list[tuple[tuple[int, int], float, float]]] = defaultdict(list)
+    """Per stock rule: tickets (keys that ever matched), occurrences, and tickets suppressed
+    at the end (a stock-out still open at a site that had a site outage, which nothing
+    resolves)."""
+    series: dict[str, list[tuple[tuple[int, int], float, float | None]]] = defaultdict(list)
+    out_at: Counter[tuple[str, tuple[int, int]]] = Counter()  # products out per site count
     for row in _rows(path):
         key = f"{row['site_code']}|{row['product_code']}"
         amc = (
@@ -101,17 +104,26 @@ def stock_expected(path: Path, safety_months: float) -> dict[str, dict[str, int]
             else None
         )
         threshold = amc * safety_months if amc is not None else None
-        series[key].append(
-            ((int(row["year"]), int(row["month"])), float(row["stock_end"]), threshold)
-        )
+        month = (int(row["year"]), int(row["month"]))
+        series[key].append((month, float(row["stock_end"]), threshold))
+        out_at[row["site_code"], month] += float(row["stock_end"]) <= 0
+    outages = {site for (site, _), n in out_at.items() if n >= 3}
     result = {
-        "stock.out": {"tickets": 0, "occurrences": 0},
-        "stock.below-safety": {"tickets": 0, "occurrences": 0},
+        "stock.out": {"tickets": 0, "occurrences": 0, "suppressed": 0},
+        "stock.below-safety": {"tickets": 0, "occurrences": 0, "suppressed": 0},
+        # the third product out at one count opens it; each further one occurs again
+        "stock.site-outage": {
+            "tickets": len(outages),
+            "occurrences": sum(n - 2 for n in out_at.values() if n >= 3),
+            "suppressed": 0,
+        },
     }
-    for records in series.values():
+    for key, records in series.items():
         out = [r for r in records if r[1] <= 0]
         low = [r for r in records if r[2] is not None and 0 < r[1] < r[2]]
         for rule, matched in (("stock.out", out), ("stock.below-safety", low)):
             result[rule]["tickets"] += bool(matched)
             result[rule]["occurrences"] += len(matched)
+        still_out = max(records, key=lambda r: r[0])[1] <= 0
+        result["stock.out"]["suppressed"] += still_out and key.split("|")[0] in outages
     return result

@@ -70,8 +70,14 @@ def test_stock_records_become_the_tickets_the_raw_data_implies(tmp_path: Path) -
         mine = [t for t in listed if t["rule"] == rule]
         assert len(mine) == figures["tickets"], rule
         assert sum(int(t["occurrences"]) for t in mine) == figures["occurrences"], rule
+        assert sum(t["suppressed_by"] is not None for t in mine) == figures["suppressed"], rule
     assert Counter(t["severity"] for t in listed if t["rule"] == "stock.out")["P0"] > 0
     assert expected["stock.out"]["tickets"] > 100
+    assert expected["stock.out"]["suppressed"] > 10
+    outages = {t["dedup_key"]: t["id"] for t in listed if t["rule"] == "stock.site-outage"}
+    for ticket in listed:
+        if ticket["suppressed_by"] is not None:  # by the outage ticket of its own site
+            assert ticket["suppressed_by"] == outages[str(ticket["dedup_key"]).split("|")[0]]
 
     again = riskmon("run", str(events)).stdout.decode()
     assert "No ticket changed" in again

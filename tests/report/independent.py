@@ -28,6 +28,7 @@ SLA = {"P0": (0.25, 2), "P1": (0.5, 4), "P2": (2, 24), "P3": (8, 72)}  # hours: 
 RULES = (
     "stock.below-safety",
     "stock.out",
+    "stock.site-outage",
     "delivery.late",
     "fulfilment.late-handover",
     "fulfilment.not-handed-over",
@@ -193,3 +194,23 @@ def _stock(world: World, path: Path) -> None:
                         seen = True
                 elif open_now is not None:
                     open_now.end, open_now = at, None
+    _site_outages(world, series)
+
+
+def _site_outages(
+    world: World, series: dict[tuple[str, str], list[tuple[float, float, float, float]]]
+) -> None:
+    """Three products or more out at one site's count (one instant) open its ticket, which
+    nothing resolves; each out reading past the second is a finding."""
+    out_at: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for (site, _), readings in series.items():
+        for at, on_hand, *_ in readings:
+            out_at[site][at] += on_hand <= 0
+    for counts in out_at.values():
+        hits = sorted(at for at, n in counts.items() if n >= 3)
+        world.findings += [
+            (at, "stock.site-outage", "civ-stock", "") for at in hits for _ in range(counts[at] - 2)
+        ]
+        if hits:
+            episode = Episode("stock.site-outage", hits[0], "P1", escalation=(DAY, "P0"))
+            world.episodes.append(episode)

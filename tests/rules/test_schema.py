@@ -89,6 +89,7 @@ def test_shipped_pack_loads_with_the_rules_the_product_promises() -> None:
     assert {rule.id for rule in rule_set.rules} == {
         "stock.below-safety",
         "stock.out",
+        "stock.site-outage",
         "delivery.late",
         "fulfilment.late-handover",
         "fulfilment.not-handed-over",
