@@ -100,6 +100,9 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         broker_heartbeat_interval=settings.session_seconds / 5,
         broker_commit_interval=1.0,
         table_standby_replicas=0,
+        # A buffered message is acknowledged only once the watermark lets it through, which
+        # needs the rebalance to finish: do not wait for them (they are delivered again).
+        stream_wait_empty=False,
     )
     # Table writes wait in faust's producer buffer; past 100 messages (its default) faust
     # pauses the streams until it drains, which throttled the worker to the buffer's pace.
@@ -209,17 +212,26 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         """Send every keyed partition the watermark of each source partition read here;
         reload the rules if their files changed."""
         assigned = [tp for tp in app.consumer.assignment() if tp.topic in sources]
-        caught_up = {}
-        for tp in assigned:
-            highwater = app.consumer.highwater(tp)
-            position = read_up_to.get(tp)
-            if position is None:
-                position = await app.consumer.position(tp)
-            caught_up[f"{tp.topic}/{tp.partition}"] = (
-                highwater is not None and position is not None and position >= highwater
-            )
+        caught_up = await _caught_up(assigned) if assigned else {}
         await send_all(router.marks(caught_up))
         rules.check()
+
+    async def _caught_up(assigned: list[TP]) -> dict[str, bool]:
+        """Per source partition, whether everything in it has been routed: the offset after
+        the last message routed (or, before any, the committed offset) has reached the end
+        the broker reports. A message fetched but not routed yet does not count."""
+        ends = await app.consumer.highwaters(*assigned)
+        # faust's own map of the committed offsets (no public accessor; faust is pinned)
+        committed: Mapping[TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
+        unknown = [tp for tp in assigned if tp not in read_up_to and committed.get(tp) is None]
+        earliest = await app.consumer.earliest_offsets(*unknown) if unknown else {}
+        caught_up = {}
+        for tp in assigned:
+            start = read_up_to.get(tp, committed.get(tp))
+            if start is None:
+                start = earliest[tp]
+            caught_up[f"{tp.topic}/{tp.partition}"] = start >= ends[tp]
+        return caught_up
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
