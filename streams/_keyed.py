@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from collections.abc import Callable, Collection
 
 from monitor import DeadLetter, Pipeline, RawRecord, StoreError
@@ -35,15 +36,23 @@ class KeyedPartition:
         sources: Collection[str],
         lateness: float,
         batch_size: int,
+        idle_after: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries = entries
         self._expected = frozenset(sources)
         self._lateness = lateness
+        self._idle_after = idle_after
+        self._clock = clock
+        self._busy_since: float | None = None
         self._batch_size = batch_size
         self._make_pipeline = make_pipeline
         self._checkpoint = TableCheckpoint(entries)
         self.pipeline = make_pipeline(self._checkpoint)
-        self._marks = {name: Mark(name, at, idle) for name, (at, idle) in entries.of_kind("mark")}
+        # Not stored: a mark is only safe to act on once every event before it in the keyed
+        # partition has been read, and after a restart those are read again from the last
+        # committed offset, marks with them; until each source has spoken, nothing is let out.
+        self._marks: dict[str, Mark] = {}
         self._buffer: dict[str, Routed] = {}
         self._order: list[tuple[float, int, str]] = []
         self._arrivals = 0
@@ -126,14 +135,25 @@ class KeyedPartition:
 
     def low_watermark(self) -> float:
         """Event time every source has passed: the lowest watermark of the sources that are
-        not idle (the highest of all when every one is idle); -inf until all have reported."""
+        not idle (the highest of all when every one is idle); -inf until all have reported.
+
+        When events start to flow after a quiet spell, a source that has never had one is
+        waited for during ``idle_after``: it may be about to read the first events of the
+        same load (it was idle only because its topic was empty a moment ago)."""
         if not self._expected <= self._marks.keys():
             return float("-inf")
         marks = [self._marks[name] for name in self._expected]
         busy = [_time(mark) for mark in marks if not mark.idle]
-        if busy:
-            return min(busy)
-        return max((_time(mark) for mark in marks), default=float("-inf"))
+        if not busy:
+            self._busy_since = None
+            return max((_time(mark) for mark in marks), default=float("-inf"))
+        now = self._clock()
+        if self._busy_since is None:
+            self._busy_since = now
+        never_read = any(mark.watermark is None for mark in marks)
+        if never_read and now - self._busy_since < self._idle_after:
+            return float("-inf")
+        return min(busy)
 
     @property
     def buffered(self) -> int:
@@ -144,9 +164,7 @@ class KeyedPartition:
         known = self._marks.get(mark.source)
         if known is not None and _time(known) > _time(mark):
             mark = Mark(mark.source, known.watermark, mark.idle)  # time never goes back
-        if known != mark:
-            self._marks[mark.source] = mark
-            self._entries.put("mark", mark.source, [mark.watermark, mark.idle])
+        self._marks[mark.source] = mark
 
 
 def _record(message: Routed) -> RawRecord:

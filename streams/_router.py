@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from monitor import DeadLetter, RawRecord, assign, event_digest, parse_records
@@ -88,6 +88,17 @@ class Router:
             mark = Mark(source, watermark, idle)
             sends.extend((partition, mark) for partition in range(self._partitions))
         return sends
+
+    def quiet(self, sources: Iterable[str]) -> list[str]:
+        """The sources that have read nothing for ``idle_after``: only they can be idle, if
+        they are caught up too."""
+        now = self._clock()
+        return [
+            source
+            for source in sources
+            if now - self._progress.setdefault(source, _Progress(last_read=now)).last_read
+            >= self._idle_after
+        ]
 
     def forget(self, source: str) -> None:
         """Another worker reads ``source`` now."""

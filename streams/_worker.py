@@ -142,6 +142,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                 sources=every_source,
                 lateness=settings.lateness_seconds,
                 batch_size=settings.batch_size,
+                idle_after=settings.idle_seconds,
             )
         return judges[partition]
 
@@ -211,27 +212,27 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     async def tick() -> None:
         """Send every keyed partition the watermark of each source partition read here;
         reload the rules if their files changed."""
-        assigned = [tp for tp in app.consumer.assignment() if tp.topic in sources]
-        caught_up = await _caught_up(assigned) if assigned else {}
-        await send_all(router.marks(caught_up))
+        assigned = {_name(tp): tp for tp in app.consumer.assignment() if tp.topic in sources}
+        quiet = [assigned[name] for name in router.quiet(assigned)]
+        caught_up = await _caught_up(quiet) if quiet else set()
+        await send_all(router.marks({name: name in caught_up for name in assigned}))
         rules.check()
 
-    async def _caught_up(assigned: list[TP]) -> dict[str, bool]:
-        """Per source partition, whether everything in it has been routed: the offset after
-        the last message routed (or, before any, the committed offset) has reached the end
-        the broker reports. A message fetched but not routed yet does not count."""
-        ends = await app.consumer.highwaters(*assigned)
+    async def _caught_up(partitions: list[TP]) -> set[str]:
+        """The source partitions whose every message has been routed: the offset after the
+        last message routed (or, before any, the committed offset) has reached the end the
+        broker reports. A message fetched but not routed yet does not count."""
+        ends = await app.consumer.highwaters(*partitions)
         # faust's own map of the committed offsets (no public accessor; faust is pinned)
         committed: Mapping[TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
-        unknown = [tp for tp in assigned if tp not in read_up_to and committed.get(tp) is None]
+        unknown = [tp for tp in partitions if tp not in read_up_to and not committed.get(tp)]
         earliest = await app.consumer.earliest_offsets(*unknown) if unknown else {}
-        caught_up = {}
-        for tp in assigned:
-            start = read_up_to.get(tp, committed.get(tp))
-            if start is None:
-                start = earliest[tp]
-            caught_up[f"{tp.topic}/{tp.partition}"] = start >= ends[tp]
-        return caught_up
+        done = set()
+        for tp in partitions:
+            start = read_up_to.get(tp) or committed.get(tp) or earliest.get(tp) or 0
+            if start >= ends[tp]:
+                done.add(_name(tp))
+        return done
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
@@ -240,7 +241,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                 judges.pop(tp.partition, None)
                 held.forget(tp.partition)
             else:
-                router.forget(f"{tp.topic}/{tp.partition}")
+                router.forget(_name(tp))
                 read_up_to.pop(tp, None)
 
     return app
@@ -286,7 +287,12 @@ def _origin(message: Message) -> str:
 
 
 def _source(message: Message) -> str:
-    return f"{message.topic}/{message.partition}"
+    return _name(message.tp)
+
+
+def _name(tp: TP) -> str:
+    """A source partition's name in marks and origins: ``topic/partition``."""
+    return f"{tp.topic}/{tp.partition}"
 
 
 def _tell(observers: Sequence[PipelineObserver], letters: list[DeadLetter]) -> None:

@@ -97,7 +97,7 @@ class Stream:
                 "RISKMON_REDIS_PREFIX": prefix,
                 "RISKMON_DATA_DIR": str(folder / "data"),
                 "RISKMON_TICK": "0.2s",
-                "RISKMON_IDLE_AFTER": "1s",
+                "RISKMON_IDLE_AFTER": "3s",  # > tansu's 1.5 s fetch wait: see KeyedPartition
                 "RISKMON_SESSION_TIMEOUT": "6s",
                 "RISKMON_PARTITIONS": "4",
                 "RISKMON_WORKER_GROUP": self.group,

@@ -49,7 +49,13 @@ class Partitioned:
         self.tables = [dict[str, Any]() for _ in range(partitions)]
         self.router = Router(self.book, partitions=partitions, max_future=float("inf"),
                              idle_after=0.0, clock=lambda: 0.0)  # fmt: skip
-        self.options = {"sources": SOURCES, "lateness": 0.0, "batch_size": 50, **options}
+        self.options = {
+            "sources": SOURCES,
+            "lateness": 0.0,
+            "batch_size": 50,
+            "idle_after": 0.0,
+            **options,
+        }
         self.keyed = [self.open(number) for number in range(partitions)]
 
     def open(self, number: int) -> KeyedPartition:
@@ -166,6 +172,7 @@ def test_a_restarted_partition_continues_from_its_table_and_skips_what_it_proces
     assert run.keyed[0].buffered == 0
     assert list(tickets.all()) == []  # the 7-day timer is pending, in the table
     run.keyed[0] = run.open(0)  # a new worker takes the partition over
+    run.mark("stock/0", caught_up=True)  # every source speaks again on the routers' next tick
     run.route([paid], "orders/0")  # redelivered after the crash: processed before
     assert run.keyed[0].buffered == 0
     run.route([orjson.dumps(event("order.paid", 24 * 8, order_id="O2"))], "orders/0")
@@ -265,7 +272,7 @@ def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_go_on() -> N
         return Pipeline(engine, tickets, checkpoint, letters)
 
     keyed = KeyedPartition(TableEntries({}, 0), pipeline, sources=["orders/0"], lateness=0.0,
-                           batch_size=10)  # fmt: skip
+                           batch_size=10, idle_after=0.0)  # fmt: skip
     paid = [event("order.paid", hour, order_id=name) for hour, name in enumerate(["A", "POISON"])]
     paid.append(event("order.paid", 2, order_id="B"))
     rules = frozenset({"fulfilment.not-handed-over"})
@@ -287,3 +294,20 @@ def test_a_message_not_written_by_a_worker_is_refused_plainly() -> None:
     for raw in (b"{oops", b'{"events": [["x"]]}', b'{"mark": "orders/0"}', b"[]"):
         with pytest.raises(ValueError, match="not a keyed-topic message"):
             decode(raw)
+
+
+def test_a_source_never_read_is_waited_for_when_events_start_to_flow() -> None:
+    now = [0.0]
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    run = Partitioned(1, tickets, idle_after=5.0, clock=lambda: now[0])
+    run.mark("orders/0", caught_up=True)  # an empty topic: idle, never read
+    stock = {"sku": "S", "warehouse": "W", "safety_threshold": 5}
+    run.route([orjson.dumps(event("stock.level", 0, on_hand=0, **stock))], "stock/0")
+    assert run.keyed[0].buffered == 1  # orders/0 may be about to read older events
+    now[0] = 4.0
+    run.mark("orders/0", caught_up=True)
+    assert run.keyed[0].buffered == 1
+    now[0] = 5.0  # still nothing there after idle_after: it holds no one back
+    run.mark("orders/0", caught_up=True)
+    assert run.keyed[0].buffered == 0
+    assert [t.rule for t in tickets.all()] == ["stock.out"]
