@@ -22,7 +22,7 @@ from ._errors import DeliveryError
 from ._log import LogEntry, NotificationLog, Result
 from ._messages import Page, compose
 from ._metrics import NotifierMetrics
-from ._notification import Notification, notify
+from ._notification import Notification, awaits_people, notify
 from ._oncall import Chain, DueStep, Schedule, Team, chain_step_at, recipients
 from ._outbox import Outbox
 from ._retry import backoff, deliver, longest
@@ -30,8 +30,6 @@ from ._routing import Routing
 from ._runs import Run, RunStore
 from ._silences import SilenceStore, muting
 from .receivers import Receiver
-
-WAITING_FOR_ACK = ("open", "reopened")  # reminders and escalation steps go while so
 
 
 class Pager:
@@ -81,8 +79,8 @@ class Pager:
         run = self._runs.run(run_id)
         ticket = self._tickets.get(run.ticket) if run else None
         chain = self._chains.get(run.chain) if run else None
-        if run is None or ticket is None or chain is None or ticket.status not in WAITING_FOR_ACK:
-            self._runs.forget(run_id)  # acknowledged, resolved, or its chain is gone
+        if run is None or ticket is None or chain is None or not awaits_people(ticket):
+            self._runs.forget(run_id)  # acknowledged, resolved, suppressed, or its chain is gone
             return
         state = chain_step_at(chain, _moment(run.started), _moment(now))
         notification = notify(ticket, run.change)

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from monitor import Ticket, TicketChange
+from monitor import WAITING_FOR_ACK, Ticket, TicketChange
 
 from ._labels import labels_of
 
@@ -53,6 +53,12 @@ def notified_as(change: TicketChange) -> str | None:
     if change.change == "suppressed" or change.ticket.suppressed_by is not None:
         return None
     return change.change
+
+
+def awaits_people(ticket: Ticket) -> bool:
+    """Whether people are still to be told of the ticket: not acknowledged nor resolved,
+    and not suppressed by its parent (reminders and escalation steps stop otherwise)."""
+    return ticket.status in WAITING_FOR_ACK and ticket.suppressed_by is None
 
 
 def notify(ticket: Ticket, change: str, *, occasion: str = "") -> Notification:

@@ -18,12 +18,12 @@ from prometheus_client import CollectorRegistry
 from monitor import Batch, Runtime, TicketChange, TicketStore
 
 from ._errors import DeliveryError
-from ._escalation import WAITING_FOR_ACK, Pager
+from ._escalation import Pager
 from ._labels import labels_of
 from ._log import LogEntry, NotificationLog, Result
 from ._messages import compose
 from ._metrics import NotifierMetrics
-from ._notification import Notification, notify
+from ._notification import Notification, awaits_people, notified_as, notify
 from ._outbox import Group, Outbox
 from ._retry import backoff, deliver, longest
 from ._routing import Routing, load_routing
@@ -85,12 +85,17 @@ class Notifier:
         chains the routes name; one seen before is not queued (nor started) again."""
         now = self._clock()
         grouped: dict[str, tuple[Group, list[Notification]]] = {}
+        changes = list(changes)
+        latest = {change.ticket.id: change.ticket for change in changes}
         for change in changes:
-            labels = labels_of(change.ticket, change.change)
+            kind = notified_as(change)
+            if kind is None or latest[change.ticket.id].suppressed_by is not None:
+                continue  # suppressed, or suppressed later in the same batch
+            labels = labels_of(change.ticket, kind)
             routes = self._routing.routes_for(labels)
             if not routes:
                 continue
-            notification = notify(change.ticket, change.change)
+            notification = notify(change.ticket, kind)
             for index, route in routes:
                 if route.escalation is not None:
                     self._pager.start(notification, route.escalation, now)
@@ -137,7 +142,7 @@ class Notifier:
         if not group.tickets or now < group.last_sent + group.repeat_interval:
             return []
         found = (self._tickets.get(ticket_id) for ticket_id in group.tickets)
-        waiting = [t for t in found if t is not None and t.status in WAITING_FOR_ACK]
+        waiting = [t for t in found if t is not None and awaits_people(t)]
         self._outbox.keep_tickets(group, [t.id for t in waiting])
         reminders = [notify(t, "repeated", occasion=f"{group.last_sent}") for t in waiting]
         self._outbox.put(group, reminders, now)

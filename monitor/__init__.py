@@ -27,12 +27,13 @@ from ._settings import DEFAULT_TOPICS, Settings, load_settings
 from ._severity import DEFAULT_POLICY, SeverityPolicy, Sla
 from ._state import MemoryState, RedisStateStore, StateStore, Timer
 from ._ticket_store import MemoryTicketStore, RedisTicketStore, TicketChange, TicketStore
-from ._tickets import Change, Ticket, iso, ticket_id
+from ._tickets import WAITING_FOR_ACK, Change, Ticket, iso, ticket_id
 
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_TOPICS",
     "EVENT_TYPES",
+    "WAITING_FOR_ACK",
     "Action",
     "Batch",
     "Change",

@@ -82,8 +82,9 @@ class TicketBatch:
             self._apply(identity, action)
         return self.changes
 
-    def change(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
-        """Apply a person's change to one ticket; ``StoreError`` if there is none."""
+    def change(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> list[TicketChange]:
+        """Apply a person's change to one ticket; the changes it made, the person's first
+        (then what it did to the ticket's children); ``StoreError`` if there is none."""
         self._read([ticket_id])
         before = self._tickets[ticket_id]
         if before is None:
@@ -91,7 +92,7 @@ class TicketBatch:
         self._read_children([ticket_id])
         after = change(before)
         self._put(before, after, _describe(before, after, occurred=False))
-        return after
+        return self.changes
 
     def _read(self, ids: Collection[str]) -> None:
         missing = [i for i in dict.fromkeys(ids) if i not in self._tickets]

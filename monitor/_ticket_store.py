@@ -101,9 +101,10 @@ class RedisTicketStore:
             raise StoreError(f"{text}: {many}")
         return found[0]
 
-    def update(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+    def update(self, ticket_id: str, change: Callable[[Ticket], Ticket]) -> list[TicketChange]:
         """Apply a person's change to one ticket, atomically, with what it does to its
-        children (resolving a parent unsuppresses them); ``StoreError`` if there is none."""
+        children (resolving a parent unsuppresses them): the changes, the person's first;
+        ``StoreError`` if there is none."""
         return self._transact(lambda batch: batch.change(ticket_id, change))
 
     def children(self, ticket_id: str) -> list[Ticket]:

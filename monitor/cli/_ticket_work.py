@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import click
 
+from .._pipeline import Batch
 from .._runtime import open_runtime
 from .._settings import load_settings
 from .._ticket_work import acknowledge, assign, comment, resolve
 from .._tickets import Ticket
+from ._commands import alert_observers
 from ._output import console
 
 BY = click.option(
@@ -21,9 +23,16 @@ BY = click.option(
 
 
 def _change(ticket_id: str, change: Callable[[Ticket], Ticket], done: str) -> None:
-    store = open_runtime(load_settings()).tickets
-    ticket = store.update(store.find(ticket_id), change)
+    """Apply a person's change; the alerts hear of what it did (resolving a parent tells
+    of the children it no longer suppresses)."""
+    runtime = open_runtime(load_settings())
+    store = runtime.tickets
+    changes = store.update(store.find(ticket_id), change)
+    ticket = changes[0].ticket
     console.print(f"{ticket.id} {done}: {ticket.status}, {ticket.severity}, {ticket.title}")
+    told = Batch(0, [], [], 0, 0, [], changes, 0.0, float("-inf"))
+    for observer in alert_observers(runtime):
+        observer.observe(told)
 
 
 @click.command("ack")

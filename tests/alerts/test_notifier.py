@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts import Notifier, NotifierMetrics, SilenceStore, notifier_for
-from monitor import Runtime
-from monitor._ticket_work import acknowledge
+from monitor import Runtime, Ticket
+from monitor._ticket_work import acknowledge, resolve
 
 from ..monitor.helpers import event
 from .helpers import URL, Clock, notifier_on, records, routes_file, write
@@ -277,3 +277,29 @@ def test_the_settings_name_the_routing_file(runtime: Runtime, http_receiver: Htt
         notifier_for(Runtime(settings, runtime.client, runtime.tickets, runtime.dead_letters))
         is None
     )
+
+
+def test_suppressed_tickets_are_not_told_until_their_parent_resolves(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    _hook_routes(runtime, http_receiver.url, ", group_by: [ticket]")
+    notifier = notifier_on(runtime, clock)
+    pipeline = runtime.pipeline(observers=[notifier])
+    out = {"warehouse": "W9", "on_hand": 0, "safety_threshold": 5}
+    pipeline.process(records(*(event("stock.level", 0, sku=f"S{n}", **out) for n in range(4))))
+    (outage,) = [t for t in runtime.tickets.all() if t.rule == "stock.site-outage"]
+    children = [t for t in runtime.tickets.all() if t.suppressed_by == outage.id]
+    assert len(children) == 4  # the site outage explains every stock-out of the batch
+    told = {(e.ticket, e.change) for e in notifier.log.read() if e.result == "sent"}
+    assert not {e for e in told if e[0] in {child.id for child in children}}
+
+    def fixed(ticket: Ticket) -> Ticket:
+        return resolve(ticket, by="ops", at=clock.now, root_cause="fire", action_taken="moved")
+
+    changes = runtime.tickets.update(outage.id, fixed)
+    assert {c.ticket.id for c in changes if c.change == "unsuppressed"} == {c.id for c in children}
+    notifier.enqueue(changes)  # as `riskmon tickets resolve` tells the alerts
+    clock.now += 3600
+    notifier.flush()
+    told = {(e.ticket, e.change) for e in notifier.log.read() if e.result == "sent"}
+    assert {(child.id, "opened") for child in children} <= told

@@ -150,10 +150,11 @@ def test_a_person_resolving_the_parent_unsuppresses_the_children(
 ) -> None:
     store = RedisTicketStore(*redis_server, DEFAULT_POLICY)
     store.apply([_parent("p1", 100.0), _child("c1", 110.0, "S1")])
-    done = store.update(
+    done, *children = store.update(
         PARENT, lambda t: resolve(t, by="ana", at=500.0, root_cause="truck", action_taken="sent")
     )
-    assert done.status == "resolved"
+    assert done.ticket.status == "resolved"
+    assert [(c.ticket.dedup_key, c.change) for c in children] == [("W|S1", "unsuppressed")]
     child = _ticket(store, "stock.out", "W|S1")
     assert child.suppressed_by is None
     assert (child.history[-1].by, child.history[-1].action) == ("ana", "unsuppressed")
