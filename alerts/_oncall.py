@@ -26,14 +26,13 @@ evaluation share the same small frozen types; split it if the format grows.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -45,11 +44,10 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.comments import CommentedMap
 
-from rules import RuleError, parse_duration
+from monitor import parse_days, parse_local_time, parse_zone
+from rules import RuleError, parse_duration, yaml_line, yaml_mapping, yaml_plain
 
 from ._errors import AlertsError
 
@@ -347,8 +345,6 @@ def _timeline(chain: Chain, opened: datetime) -> Iterator[DueStep]:
 # ── the file: YAML → shape (pydantic) → references and cross-checks → the model ──────────
 
 _T = TypeVar("_T")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
 
 
 def _duration(value: Any) -> timedelta:
@@ -366,36 +362,6 @@ def _an_hour_or_more(value: timedelta) -> timedelta:
     return value
 
 
-def _zone(value: Any) -> ZoneInfo:
-    if isinstance(value, ZoneInfo):
-        return value
-    try:
-        return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin"
-        ) from None
-
-
-def _clock(value: Any) -> timedelta:
-    if not isinstance(value, str) or not _CLOCK.fullmatch(value):
-        raise ValueError(f"{value!r} is not a local time: write HH:MM in quotes, e.g. '09:00'")
-    hours, minutes = value.split(":")
-    return timedelta(hours=int(hours), minutes=int(minutes))
-
-
-def _days(value: Any) -> frozenset[int]:
-    parts = value if isinstance(value, list) else str(value).split(",")
-    days: set[int] = set()
-    for part in (str(p).strip().lower() for p in parts):
-        first, _, last = part.partition("-")
-        if first not in _DAYS or (last and last not in _DAYS):
-            raise ValueError(f"{part!r} is not a day or range of days: use mon…sun, e.g. mon-fri")
-        a, b = _DAYS.index(first), _DAYS.index(last or first)
-        days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
-    return frozenset(days)
-
-
 def _naive(value: datetime) -> datetime:
     if value.tzinfo is not None:
         raise ValueError("a layer's start is local to its zone: write it without an offset")
@@ -403,9 +369,9 @@ def _naive(value: datetime) -> datetime:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Zone = Annotated[ZoneInfo, BeforeValidator(_zone)]
-Clock = Annotated[timedelta, BeforeValidator(_clock)]
-Days = Annotated[frozenset[int], BeforeValidator(_days)]
+Zone = Annotated[ZoneInfo, BeforeValidator(parse_zone)]
+Clock = Annotated[timedelta, BeforeValidator(parse_local_time)]
+Days = Annotated[frozenset[int], BeforeValidator(parse_days)]
 
 
 class _Section(BaseModel):
@@ -504,54 +470,20 @@ def load_oncall(path: Path) -> OnCall:
 
 def read_oncall(text: str, *, file: str) -> OnCall:
     """Parse and check a schedule file's text; ``ScheduleError`` at ``file:line`` on any fault."""
-    document = _load_yaml(text, file)
+    document = yaml_mapping(
+        text, file, ScheduleError, "a schedule file is a mapping with a 'people:' list"
+    )
     try:
-        doc = _FileDoc.model_validate(_plain(document))
+        doc = _FileDoc.model_validate(yaml_plain(document))
     except ValidationError as error:
         found = sorted(
-            (_line_of(document, item["loc"]), ".".join(map(str, item["loc"])), item["msg"])
+            (yaml_line(document, item["loc"]), ".".join(map(str, item["loc"])), item["msg"])
             for item in error.errors()
         )
         (line, where, message), *more = found
         others = "".join(f"\n{file}:{n}: {at}: {what}" for n, at, what in more[:9])
         raise ScheduleError(f"{where}: {message}{others}", file=file, line=line) from None
     return _Builder(document, file).build(doc)
-
-
-def _load_yaml(text: str, file: str) -> CommentedMap:
-    try:
-        document = YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        problem = error.problem or error
-        raise ScheduleError(f"not valid YAML: {problem}", file=file, line=line) from None
-    except YAMLError as error:
-        raise ScheduleError(f"not valid YAML: {error}", file=file) from None
-    if not isinstance(document, CommentedMap):
-        raise ScheduleError("a schedule file is a mapping with a 'people:' list", file=file, line=1)
-    return document
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, CommentedMap):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(item) for item in node]
-    return node
-
-
-def _line_of(document: Any, location: Iterable[Any]) -> int:
-    """The 1-based line of the deepest node along ``location``."""
-    line, node = 1, document
-    for part in location:
-        if isinstance(node, CommentedMap) and part in node:
-            line, node = node.lc.key(part)[0] + 1, node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line, node = node.lc.item(part)[0] + 1, node[part]
-        else:
-            break
-    return line
 
 
 class _Builder:
@@ -561,7 +493,7 @@ class _Builder:
         self.document, self.file = document, file
 
     def fail(self, message: str, *location: Any) -> ScheduleError:
-        return ScheduleError(message, file=self.file, line=_line_of(self.document, location))
+        return ScheduleError(message, file=self.file, line=yaml_line(self.document, location))
 
     def unique(self, section: str, ids: list[str]) -> None:
         seen: set[str] = set()
@@ -630,7 +562,7 @@ class _Builder:
         ordered = sorted(range(len(overrides)), key=lambda i: overrides[i].start)
         for first, then in pairwise(ordered):
             if overrides[then].start < overrides[first].end:
-                other = _line_of(self.document, (*where, "overrides", min(first, then)))
+                other = yaml_line(self.document, (*where, "overrides", min(first, then)))
                 raise self.fail(
                     f"override overlaps the one at line {other}: overrides may not overlap",
                     *where,

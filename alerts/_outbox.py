@@ -23,6 +23,9 @@ from redis.lock import Lock
 from monitor import StoreError
 
 from ._notification import Notification
+from ._redis import read_fields, store_error
+
+_WHAT = "alert notifications"
 
 
 @dataclass(frozen=True)
@@ -149,11 +152,7 @@ class Outbox:
 
     def group(self, group_id: str) -> Group | None:
         """The stored state of a group, if it has any."""
-        try:
-            stored = self._client.hgetall(self._group_key(group_id))
-        except redis.RedisError as error:
-            raise _store_error(error) from error
-        fields = {key.decode(): value.decode() for key, value in stored.items()}
+        fields = read_fields(self._client, self._group_key(group_id), _WHAT)
         if not fields:
             return None
         return Group(
@@ -245,4 +244,4 @@ class Outbox:
 
 
 def _store_error(error: redis.RedisError) -> StoreError:
-    return StoreError(f"cannot read or write alert notifications in Redis: {error}")
+    return store_error(error, _WHAT)

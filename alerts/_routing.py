@@ -8,7 +8,7 @@ cross-reference (the receivers of a route and of a report entry, a route's escal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,15 +25,15 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.comments import CommentedMap
 
-from rules import RuleError, parse_duration
+from rules import RuleError, parse_duration, yaml_line, yaml_mapping, yaml_plain
 
 from ._errors import RoutingError
 from ._labels import Label, matches
 from ._oncall import OnCall, load_oncall
+
+_NOT_ROUTING = "a routing file is a mapping with 'receivers', and 'routes' or 'reports'"
 
 Kind = Literal["webhook", "slack", "dingtalk", "feishu", "email", "alertmanager"]
 ChangeKind = Literal[
@@ -246,13 +246,13 @@ def load_routing(path: Path) -> Routing:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise RoutingError(f"cannot read: {error}", file=file) from None
-    document = _load_yaml(text, file)
+    document = yaml_mapping(text, file, RoutingError, _NOT_ROUTING)
     try:
-        routing = Routing.model_validate(_plain(document), context={"base": path.parent})
+        routing = Routing.model_validate(yaml_plain(document), context={"base": path.parent})
     except ValidationError as error:
-        first = min(error.errors(), key=lambda item: _line_of(document, item["loc"]))
+        first = min(error.errors(), key=lambda item: yaml_line(document, item["loc"]))
         where = ".".join(map(str, first["loc"]))
-        line = _line_of(document, first["loc"])
+        line = yaml_line(document, first["loc"])
         raise RoutingError(f"{where}: {first['msg']}", file=file, line=line) from None
     _check_references(routing, document, file)
     return routing
@@ -260,7 +260,7 @@ def load_routing(path: Path) -> Routing:
 
 def _check_references(routing: Routing, document: CommentedMap, file: str) -> None:
     def fail(message: str, *where: Any) -> RoutingError:
-        return RoutingError(message, file=file, line=_line_of(document, where))
+        return RoutingError(message, file=file, line=yaml_line(document, where))
 
     receivers: dict[str, ReceiverConfig] = {}
     for index, receiver in enumerate(routing.receivers):
@@ -315,47 +315,3 @@ def _check_chain(
             " or a chat receiver 'to_oncall: true'",
             *where,
         )
-
-
-def _load_yaml(text: str, file: str) -> CommentedMap:
-    try:
-        document = YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        raise RoutingError(
-            f"not valid YAML: {error.problem or error}", file=file, line=line
-        ) from None
-    except YAMLError as error:
-        raise RoutingError(f"not valid YAML: {error}", file=file) from None
-    if not isinstance(document, CommentedMap):
-        raise RoutingError(
-            "a routing file is a mapping with 'receivers', and 'routes' or 'reports'",
-            file=file,
-            line=1,
-        )
-    return document
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, CommentedMap):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(item) for item in node]
-    return node
-
-
-def _line_of(document: Any, location: Iterable[Any]) -> int:
-    """The 1-based line of the deepest node along a validation error's location."""
-    line = 1
-    node = document
-    for part in location:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line

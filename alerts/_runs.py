@@ -17,6 +17,9 @@ from monitor import StoreError
 
 from ._notification import Notification
 from ._oncall import DueStep
+from ._redis import read_fields, store_error
+
+_WHAT = "escalation runs"
 
 
 def _digest(*parts: object) -> str:
@@ -81,11 +84,7 @@ class RunStore:
 
     def run(self, run_id: str) -> Run | None:
         """A run's stored state, if it is still going."""
-        try:
-            stored = self._client.hgetall(self._key(run_id))
-        except redis.RedisError as error:
-            raise _store_error(error) from error
-        fields = {key.decode(): value.decode() for key, value in stored.items()}
+        fields = read_fields(self._client, self._key(run_id), _WHAT)
         if not fields:
             return None
         return Run(
@@ -119,4 +118,4 @@ class RunStore:
 
 
 def _store_error(error: redis.RedisError) -> StoreError:
-    return StoreError(f"cannot read or write escalation runs in Redis: {error}")
+    return store_error(error, _WHAT)

@@ -1,6 +1,7 @@
 """Order Risk Monitor's domain core: events, keyed state, engine, tickets, metrics, settings."""
 
 from ._actions import Action, Escalation, Occurrence, Resolution, SlaCheck
+from ._calendar import parse_days, parse_local_time, parse_zone
 from ._checkpoint import RedisCheckpoint
 from ._dead_letters import DeadLetter, DeadLetterSink, FileDeadLetters
 from ._engine import Engine
@@ -81,8 +82,11 @@ __all__ = [
     "load_settings",
     "open_runtime",
     "owner",
+    "parse_days",
     "parse_event",
+    "parse_local_time",
     "parse_records",
+    "parse_zone",
     "run_examples",
     "serving_metrics",
     "ticket_id",

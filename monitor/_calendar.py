@@ -9,14 +9,15 @@ hours (an 00:00–24:00 day lasts 23 h or 25 h). Local times become instants as 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._errors import ConfigError
 
+_T = TypeVar("_T")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
 _FIELDS = ("zone", "days", "from", "to", "holidays")
@@ -73,10 +74,10 @@ def _calendar(team: str, fields: Mapping[str, Any]) -> Calendar:
         raise ConfigError(f"{where}: missing {', '.join(missing)}")
     try:
         calendar = Calendar(
-            zone=_zone(fields["zone"]),
-            days=_days(fields.get("days", "mon-fri")),
-            opens=_clock(fields["from"], "from"),
-            closes=_clock(fields["to"], "to"),
+            zone=_field("zone", parse_zone, fields["zone"]),
+            days=_field("days", _working_days, fields.get("days", "mon-fri")),
+            opens=_field("from", parse_local_time, fields["from"]),
+            closes=_field("to", parse_local_time, fields["to"]),
             holidays=frozenset(_date(value) for value in fields.get("holidays", [])),
         )
     except ValueError as error:
@@ -86,34 +87,52 @@ def _calendar(team: str, fields: Mapping[str, Any]) -> Calendar:
     return calendar
 
 
-def _zone(value: Any) -> ZoneInfo:
+def parse_zone(value: Any) -> ZoneInfo:
+    """An IANA time zone by name; ``ValueError`` naming the value otherwise."""
+    if isinstance(value, ZoneInfo):
+        return value
     try:
         return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"zone: unknown time zone {value!r}, use an IANA name such as Asia/Shanghai"
+            f"unknown time zone {value!r}: use an IANA name such as Asia/Shanghai"
         ) from None
 
 
-def _days(value: Any) -> frozenset[int]:
+def parse_days(value: Any) -> frozenset[int]:
+    """Weekdays (0 = Monday) from a list or comma-separated text of days and ranges
+    (``mon-fri``, ``sat,sun``; a range may wrap: ``fri-mon``)."""
     parts = value if isinstance(value, list) else str(value).split(",")
     days: set[int] = set()
     for part in (str(p).strip().lower() for p in parts):
         first, _, last = part.partition("-")
         if first not in _DAYS or (last and last not in _DAYS):
-            raise ValueError(f"days: {part!r} is not a day or range of days (mon…sun, mon-fri)")
+            raise ValueError(f"{part!r} is not a day or range of days: use mon…sun, e.g. mon-fri")
         a, b = _DAYS.index(first), _DAYS.index(last or first)
         days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
-    if not days:
-        raise ValueError("days: name at least one working day, e.g. mon-fri")
     return frozenset(days)
 
 
-def _clock(value: Any, name: str) -> timedelta:
+def parse_local_time(value: Any) -> timedelta:
+    """A wall-clock time ``HH:MM`` (``24:00`` is the end of the day) as time since midnight."""
     if not isinstance(value, str) or not _CLOCK.fullmatch(value):
-        raise ValueError(f'{name}: {value!r} is not a local time, write HH:MM, e.g. "09:00"')
+        raise ValueError(f"{value!r} is not a local time: write HH:MM in quotes, e.g. '09:00'")
     hours, minutes = value.split(":")
     return timedelta(hours=int(hours), minutes=int(minutes))
+
+
+def _field(name: str, parse: Callable[[Any], _T], value: Any) -> _T:
+    try:
+        return parse(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def _working_days(value: Any) -> frozenset[int]:
+    days = parse_days(value)
+    if not days:
+        raise ValueError("name at least one working day, e.g. mon-fri")
+    return days
 
 
 def _date(value: Any) -> date:

@@ -19,6 +19,7 @@ from ._model import (
     RuleSet,
     Window,
 )
+from ._yaml_lines import yaml_line, yaml_mapping, yaml_plain
 
 __all__ = [
     "PACKS_DIR",
@@ -43,4 +44,7 @@ __all__ = [
     "parse_duration",
     "parse_field",
     "rule_files",
+    "yaml_line",
+    "yaml_mapping",
+    "yaml_plain",
 ]

@@ -7,16 +7,14 @@ references. Nothing here touches the rule engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.comments import CommentedMap
 
 from ._durations import parse_duration
 from ._errors import RuleError
@@ -31,6 +29,9 @@ from ._expr import (
     parse_field,
 )
 from ._model import SEVERITIES, Absence, Escalation, Example, ExplainedBy, Raise, Rule, Window
+from ._yaml_lines import yaml_line, yaml_mapping, yaml_plain
+
+_NOT_RULES = "a rule file is a mapping with a 'rules:' list"
 
 # A missing field renders empty, however deep the path (data.address.city without an address).
 _TITLES = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
@@ -100,12 +101,14 @@ class _FileDoc(_Section):
 
 def read_rule_file(text: str, *, file: str, event_types: Sequence[str] | None = None) -> list[Rule]:
     """Parse and check one rule file's text; ``RuleError`` at ``file:line`` on any fault."""
-    document = _load_yaml(text, file)
+    document = yaml_mapping(text, file, RuleError, _NOT_RULES)
+    if "rules" not in document:
+        raise RuleError(_NOT_RULES, file=file, line=1)
     try:
-        parsed = _FileDoc.model_validate(_plain(document))
+        parsed = _FileDoc.model_validate(yaml_plain(document))
     except ValidationError as error:
         found = [
-            (_line_of(document, item["loc"]), ".".join(map(str, item["loc"])), item["msg"])
+            (yaml_line(document, item["loc"]), ".".join(map(str, item["loc"])), item["msg"])
             for item in error.errors()
         ]
         found.sort()
@@ -119,44 +122,6 @@ def read_rule_file(text: str, *, file: str, event_types: Sequence[str] | None = 
     return rules
 
 
-def _load_yaml(text: str, file: str) -> CommentedMap:
-    try:
-        document = YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        raise RuleError(f"not valid YAML: {error.problem or error}", file=file, line=line) from None
-    except YAMLError as error:  # e.g. a control character the reader refuses
-        raise RuleError(f"not valid YAML: {error}", file=file) from None
-    if not isinstance(document, CommentedMap) or "rules" not in document:
-        raise RuleError("a rule file is a mapping with a 'rules:' list", file=file, line=1)
-    return document
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, CommentedMap):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, CommentedSeq):
-        return [_plain(item) for item in node]
-    return node
-
-
-def _line_of(document: Any, location: Iterable[Any]) -> int:
-    """The 1-based line of the deepest node along a validation error's location."""
-    line = 1
-    node = document
-    for part in location:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line
-
-
 def _build_rule(
     doc: _RuleDoc, node: CommentedMap, *, file: str, event_types: Sequence[str] | None
 ) -> Rule:
@@ -164,7 +129,7 @@ def _build_rule(
         try:
             return check()
         except RuleError as error:
-            raise error.located(file, _line_of(node, [name])) from None
+            raise error.located(file, yaml_line(node, [name])) from None
 
     known = set(event_types) if event_types is not None else None
     at("on", lambda: _check_types(doc.on, known))
@@ -260,10 +225,10 @@ def _raises(doc: _RuleDoc, node: CommentedMap) -> tuple[Raise, ...]:
         try:
             when = parse_condition(clause.when, window=doc.window is not None)
         except RuleError as error:
-            line = _line_of(node, ["raise", index, "when"])
+            line = yaml_line(node, ["raise", index, "when"])
             raise RuleError(error.message, line=line) from None
         if SEVERITIES.index(clause.to) >= SEVERITIES.index(doc.severity):
-            line = _line_of(node, ["raise", index, "to"])
+            line = yaml_line(node, ["raise", index, "to"])
             message = f"raise to {clause.to} is not above the rule's severity {doc.severity}"
             raise RuleError(message, line=line)
         clauses.append(Raise(when, clause.to))
@@ -286,7 +251,7 @@ def _explained_by(
     """The parent rule and its key fields, each one of the rule's own key fields; whether
     that rule exists is checked once every file is read (``check_parents``)."""
     keys = doc.key if isinstance(doc.key, list) else [doc.key]
-    line = _line_of(node, ["explained_by", "key"])
+    line = yaml_line(node, ["explained_by", "key"])
     try:
         fields = tuple(parse_field(text) for text in keys)
         own = [parse_field(text).path for text in own_key]
@@ -300,13 +265,13 @@ def _explained_by(
         )
         raise RuleError(message, file=file, line=line)
     positions = tuple(own.index(f.path) for f in fields)
-    return ExplainedBy(doc.rule, fields, positions, _line_of(node, ["explained_by"]))
+    return ExplainedBy(doc.rule, fields, positions, yaml_line(node, ["explained_by"]))
 
 
 def _examples(doc: _RuleDoc, node: CommentedMap) -> list[Example]:
     examples = []
     for index, example in enumerate(doc.examples):
-        line = _line_of(node, ["examples", index])
+        line = yaml_line(node, ["examples", index])
         name = example.name or f"{doc.id} example {index + 1}"
         if example.until is not None and not _is_timestamp(example.until):
             raise RuleError(

@@ -44,7 +44,8 @@ class KeyedPartition:
         self._lateness = lateness
         self._idle_after = idle_after
         self._clock = clock
-        self._busy_since: float | None = None
+        self._busy_since: float | None = None  # when events started to flow
+        self._awaited: frozenset[str] = frozenset()  # the sources idle at that moment
         self._batch_size = batch_size
         self._make_pipeline = make_pipeline
         self._checkpoint = TableCheckpoint(entries)
@@ -137,21 +138,25 @@ class KeyedPartition:
         """Event time every source has passed: the lowest watermark of the sources that are
         not idle (the highest of all when every one is idle); -inf until all have reported.
 
-        When events start to flow after a quiet spell, a source that has never had one is
-        waited for during ``idle_after``: it may be about to read the first events of the
-        same load (it was idle only because its topic was empty a moment ago)."""
+        When events start to flow after a quiet spell, the sources that were idle are waited
+        for during ``idle_after``, until each reports again, and so are the sources never read:
+        one may be about to read older events of the same load (it was idle only because
+        nothing had reached it yet)."""
         if not self._expected <= self._marks.keys():
             return float("-inf")
         marks = [self._marks[name] for name in self._expected]
         busy = [_time(mark) for mark in marks if not mark.idle]
         if not busy:
-            self._busy_since = None
+            self._busy_since, self._awaited = None, frozenset()
             return max((_time(mark) for mark in marks), default=float("-inf"))
         now = self._clock()
         if self._busy_since is None:
             self._busy_since = now
-        never_read = any(mark.watermark is None for mark in marks)
-        if never_read and now - self._busy_since < self._idle_after:
+            self._awaited = frozenset(m.source for m in marks if m.idle)
+        awaited = any(
+            mark.idle and (mark.source in self._awaited or mark.watermark is None) for mark in marks
+        )
+        if awaited and now - self._busy_since < self._idle_after:
             return float("-inf")
         return min(busy)
 

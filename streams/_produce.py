@@ -5,7 +5,8 @@ Each event goes to its family's topic (``order.paid`` → the ``order`` family's
 keyed by the entity it is about, so one entity's events stay in order on one partition.
 A line that is not a valid event, or of a family with no topic, goes to the fallback
 topic (unkeyed if invalid): the
-worker dead-letters it with its reason, and nothing is lost on the way.
+worker dead-letters it with its reason, and nothing is lost on the way. Every half second,
+and at the end, every partition of those topics gets a watermark message (``_watermarks``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from monitor import ConfigError, Event, EventError, Settings, parse_event
 
 from ._files import progress_bar, read_records, total_size
 from ._topics import bootstrap_servers, ensure_topics
+from ._watermarks import Watermarks
 
 ENTITY_FIELDS: Mapping[str, tuple[str, ...]] = {
     "order": ("order_id",),
@@ -70,25 +72,39 @@ async def produce(
         raise ConfigError(f"cannot reach the Kafka broker {settings.broker}: {error}") from None
     published = Published()
     try:
+        targets = sorted({*topics.values(), fallback})
+        watermarks = Watermarks(producer, await _partitions(producer, targets))
         with ExitStack() as files, progress_bar("produce", enabled=progress) as bar:
             task = bar.add_task("produce", total=total_size(paths) or None, records=0)
             for record, size in read_records(paths, files):
-                topic, key = _destination(record.raw, topics, fallback, published)
+                topic, key, at = _destination(record.raw, topics, fallback, published)
                 await producer.send(topic, record.raw, key=key)
                 published.per_topic[topic] += 1
+                if at is not None:
+                    await watermarks.passed(at)
                 bar.update(task, advance=size, records=published.per_topic.total())
+            await watermarks.send()
             await producer.flush()
     finally:
         await producer.stop()
     return published
 
 
+async def _partitions(producer: AIOKafkaProducer, topics: list[str]) -> list[tuple[str, int]]:
+    """Every partition of ``topics``, as the broker reports them."""
+    found: list[tuple[str, int]] = []
+    for topic in topics:
+        found.extend((topic, number) for number in sorted(await producer.partitions_for(topic)))
+    return found
+
+
 def _destination(
     raw: bytes, topics: Mapping[str, str], fallback: str, published: Published
-) -> tuple[str, bytes | None]:
+) -> tuple[str, bytes | None, float | None]:
+    """Topic, key and event time of a line (no key nor time for an invalid one)."""
     try:
         event = parse_event(raw)
     except EventError:
         published.invalid += 1
-        return fallback, None
-    return topics.get(family(event.type), fallback), entity_key(event)
+        return fallback, None, None
+    return topics.get(family(event.type), fallback), entity_key(event), event.timestamp

@@ -72,6 +72,13 @@ class Router:
         sends: Sends = [(p, Bundle(tuple(events))) for p, events in bundles.items()]
         return sends, letters
 
+    def note(self, source: str, at: float) -> None:
+        """A producer's watermark read from ``source``: it has been read up to ``at``."""
+        progress = self._progress.setdefault(source, _Progress())
+        progress.last_read = self._clock()
+        if progress.watermark is None or at > progress.watermark:
+            progress.watermark = at
+
     def marks(self, sources: dict[str, bool]) -> Sends:
         """Watermarks of ``sources`` (source → whether it is caught up), for every keyed
         partition. A caught-up source quiet for ``idle_after`` is idle, and its time runs

@@ -5,7 +5,8 @@ Two steps, both in every worker:
 - ``route`` reads the source topics (raw bytes, so a poison message cannot crash it),
   dead-letters what is not a valid event (reason in the headers) and sends each event to
   the partitions of the keyed topic that own its rule keys; a clock tick sends every keyed
-  partition each source partition's watermark.
+  partition each source partition's watermark (from its events, and from the watermark
+  messages of ``riskmon produce``).
 - ``judge`` reads the keyed topic: per partition, a ``KeyedPartition`` buffers the events
   until every source has passed their time, then runs the pipeline (tickets in Redis first,
   then the keyed state in a changelogged Table). Offsets are committed after that, so a crash
@@ -44,6 +45,7 @@ from ._reload import RuleWatcher
 from ._router import Router
 from ._table_state import TableCheckpoint, TableEntries
 from ._topics import bootstrap_servers, keyed_topic, source_topics
+from ._watermarks import watermark_of
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +156,9 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     async def route(stream: StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events(settings.batch_size, _ROUTE_WITHIN)
         async for events in batches:
-            records = [(_record(event.message), _source(event.message)) for event in events]
-            sends, bad = router.route(records)
+            records, bad = _events_and_watermarks(events, router)
+            sends, invalid = router.route(records)
+            bad += invalid
             await send_all(sends)
             if bad:
                 letters.write(bad)
@@ -276,6 +279,28 @@ class HeldEvents:
                     del self._left[id(event)]
                     finished.append(event)
         return finished
+
+
+def _events_and_watermarks(
+    events: Sequence[EventT], router: Router
+) -> tuple[list[tuple[RawRecord, str]], list[DeadLetter]]:
+    """The source messages that are events, each with its source; a producer's watermark
+    goes to the router, and one that is malformed becomes a dead letter."""
+    records, bad = [], []
+    for event in events:
+        message = event.message
+        try:
+            at = watermark_of(message.headers)
+        except ValueError as error:
+            letter = DeadLetter(message.value or b"", _origin(message), "malformed-watermark",
+                                str(error))  # fmt: skip
+            bad.append(letter)
+            continue
+        if at is None:
+            records.append((_record(message), _source(message)))
+        else:
+            router.note(_source(message), at)
+    return records, bad
 
 
 def _record(message: Message) -> RawRecord:

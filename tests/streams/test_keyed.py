@@ -311,3 +311,35 @@ def test_a_source_never_read_is_waited_for_when_events_start_to_flow() -> None:
     run.mark("orders/0", caught_up=True)
     assert run.keyed[0].buffered == 0
     assert [t.rule for t in tickets.all()] == ["stock.out"]
+
+
+def test_a_producers_watermark_keeps_a_source_busy_and_moves_its_time() -> None:
+    now = [100.0]
+    router = Router(_book(), partitions=1, max_future=86400.0, idle_after=5.0,
+                    clock=lambda: now[0])  # fmt: skip
+    router.note("stock/1", at(3))  # a watermark message: nothing for stock/1 up to hour 3
+    now[0] += 4.0
+    router.note("stock/1", at(2))  # an older one changes nothing
+    now[0] += 4.0  # caught up, but the last watermark came 4 s ago: still busy
+    assert {m for _, m in router.marks({"stock/1": True})} == {Mark("stock/1", at(3), False)}
+
+
+def test_a_source_idle_when_events_start_to_flow_is_waited_for() -> None:
+    now = [0.0]
+    tickets = MemoryTicketStore(DEFAULT_POLICY)
+    run = Partitioned(1, tickets, idle_after=5.0, clock=lambda: now[0])
+    out = {"sku": "S", "warehouse": "W", "safety_threshold": 5, "on_hand": 0}
+    run.route([orjson.dumps(event("order.created", 0, order_id="o1"))], "orders/0")
+    run.route([orjson.dumps(event("stock.level", 0, **out))], "stock/0")
+    now[0] = 10.0  # both caught up and quiet: idle, the buffer is empty
+    run.mark("orders/0", caught_up=True)
+    run.mark("stock/0", caught_up=True)
+    assert run.keyed[0].buffered == 0
+    run.route([orjson.dumps(event("stock.level", 5, **out))], "stock/0")
+    assert run.keyed[0].buffered == 1  # orders/0 may have older events of this load coming
+    now[0] = 14.0
+    run.mark("orders/0", caught_up=True)
+    assert run.keyed[0].buffered == 1
+    now[0] = 15.0  # still idle after idle_after: it holds no one back
+    run.mark("orders/0", caught_up=True)
+    assert run.keyed[0].buffered == 0

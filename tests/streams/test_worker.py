@@ -9,11 +9,14 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import orjson
 import pytest
 import redis
+
+from streams._watermarks import HEADER
 
 from .conftest import FAILED, Replay, Stream
 from .worker_helpers import (
@@ -144,6 +147,25 @@ def test_a_killed_workers_partitions_move_to_the_survivor(
         assert taken.get(topic) == ALL, f"{topic}: {taken}\n{survivor.tail()}"
 
 
+def test_produce_tells_every_partition_how_far_it_has_published(
+    stream: Stream, demo_events: list[Path]
+) -> None:
+    stream.produce(*demo_events)
+    lines = [line for path in demo_events for line in path.read_bytes().splitlines()]
+    last = max(datetime.fromisoformat(orjson.loads(line)["time"]).timestamp() for line in lines)
+    events = 0
+    for topic in SOURCES:
+        messages = read_topic(stream.bootstrap, topic, PARTITIONS, at_least=1, timeout=30)
+        for partition in range(PARTITIONS):
+            here = [m for m in messages if m.partition == partition]
+            marks = [float(dict(m.headers)[HEADER]) for m in here if m.headers]
+            assert marks and marks == sorted(marks), f"{topic}/{partition}: {marks}"
+            assert marks[-1] == last  # the last message: everything was published
+            assert not here[-1].value
+        events += sum(1 for m in messages if not m.headers)
+    assert events == len(lines)
+
+
 def _event(kind: str, time: str, **data: object) -> bytes:
     document = {"id": f"poison-{time}", "source": "test", "type": kind, "time": time, "data": data}
     return orjson.dumps({"specversion": "1.0", **document})
@@ -168,10 +190,12 @@ def test_broken_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(
     origins = send_raw(stream.bootstrap, "orders", values[:3])  # before the valid events...
     stream.produce(*demo_events)
     origins += send_raw(stream.bootstrap, "orders", values[3:])  # ... and after them
+    bad_watermark = [(HEADER, b"soon")]  # a producer's watermark that is not a time
+    origins += send_raw(stream.bootstrap, "stock", [b""], headers=bad_watermark)
     stream.wait_for_tickets(demo_expected.rows, timeout=240)
 
     letters = read_topic(
-        stream.bootstrap, DEAD_LETTERS, PARTITIONS, at_least=len(BROKEN), timeout=60
+        stream.bootstrap, DEAD_LETTERS, PARTITIONS, at_least=len(BROKEN) + 1, timeout=60
     )
     found = {}
     for letter in letters:
@@ -179,11 +203,12 @@ def test_broken_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(
         assert headers.keys() >= {"reason", "detail", "origin"}, headers
         assert headers["detail"], headers
         found[headers["origin"]] = (letter.value, headers["reason"])
+    broken = [*BROKEN, (b"", "malformed-watermark")]
     expected = {
-        origin: (value, reason) for origin, (value, reason) in zip(origins, BROKEN, strict=True)
+        origin: (value, reason) for origin, (value, reason) in zip(origins, broken, strict=True)
     }
     assert found == expected
-    assert len(letters) == len(BROKEN)  # each once
+    assert len(letters) == len(broken)  # each once
     assert worker.running()
 
 

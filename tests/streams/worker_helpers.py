@@ -301,8 +301,11 @@ def tails(workers: Iterable[Worker], lines: int = 40) -> str:
     return "\n".join(worker.tail(lines) for worker in workers)
 
 
-def send_raw(bootstrap: str, topic: str, values: list[bytes]) -> list[str]:
-    """Publish ``values`` as they are (no key) to ``topic``; their ``topic/partition@offset``."""
+def send_raw(
+    bootstrap: str, topic: str, values: list[bytes], headers: list[tuple[str, bytes]] = ()
+) -> list[str]:
+    """Publish ``values`` as they are (no key; ``headers`` on each) to ``topic``; their
+    ``topic/partition@offset``."""
 
     async def send() -> list[str]:
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
@@ -310,7 +313,7 @@ def send_raw(bootstrap: str, topic: str, values: list[bytes]) -> list[str]:
         try:
             origins = []
             for value in values:
-                sent = await producer.send_and_wait(topic, value)
+                sent = await producer.send_and_wait(topic, value, headers=list(headers))
                 origins.append(f"{sent.topic}/{sent.partition}@{sent.offset}")
             return origins
         finally:
