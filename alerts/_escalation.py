@@ -65,8 +65,22 @@ class Pager:
         self._sleep = sleep
 
     def start(self, notification: Notification, chain: str, now: float) -> None:
-        """Start ``chain`` for the notification's ticket unless this opening already has."""
-        self._runs.start(Run.of(notification, chain, now=now))
+        """Start ``chain`` for the notification's ticket unless this opening already has; a
+        breach brings the chain's next step forward to now (once per breach)."""
+        run = Run.of(notification, chain, now=now)
+        self._runs.start(run)
+        if notification.change == "breached":
+            self._hasten(run.id, notification.id, now)
+
+    def _hasten(self, run_id: str, breach: str, now: float) -> None:
+        run = self._runs.run(run_id)
+        chain = self._chains.get(run.chain) if run else None
+        if run is None or chain is None:
+            return
+        state = chain_step_at(chain, _moment(run.started), _moment(now))
+        if state.next_at is not None:
+            early = state.next_at.timestamp() - now
+            self._runs.hasten(run, breach, started=run.started - early, now=now)
 
     def flush(self, now: float, down: set[str]) -> None:
         """Send the steps due at ``now``; receivers in ``down`` (failed in this flush) and

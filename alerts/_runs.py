@@ -3,7 +3,8 @@ the ticket is acknowledged or resolved, or the chain is done.
 
 Keys under the prefix: ``alerts:runs`` (sorted set: run → when it is next due, wall clock) and
 ``alerts:run:<id>`` (hash: ticket, chain, the change that started it, when it started, failed
-deliveries in a row). Which step went to which receiver is in the outbox's ``alerts:done``.
+deliveries in a row, the breaches that hastened it). Which step went to which receiver is in
+the outbox's ``alerts:done``.
 """
 
 from __future__ import annotations
@@ -95,6 +96,20 @@ class RunStore:
             started=float(fields["started"]),
             failures=int(fields.get("failures", 0)),
         )
+
+    def hasten(self, run: Run, cause: str, *, started: float, now: float) -> bool:
+        """Move the run's start back to ``started`` and make it due at ``now``, once per
+        ``cause`` (a breach's notification id); whether this call did it."""
+        try:
+            if not self._client.hsetnx(self._key(run.id), f"hastened:{cause}", now):
+                return False
+            with self._client.pipeline() as pipe:
+                pipe.hset(self._key(run.id), "started", str(started))
+                pipe.zadd(self._schedule, {run.id: now})
+                pipe.execute()
+        except redis.RedisError as error:
+            raise _store_error(error) from error
+        return True
 
     def wake_at(self, run: Run, at: float, *, failed: bool = False) -> None:
         """Make the run due next at ``at``, counting a failed delivery or clearing the count."""

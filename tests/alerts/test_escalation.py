@@ -1,7 +1,8 @@
 """Escalation chains on a real pipeline, real Redis, a real SMTP server and a webhook: a P0
 ticket routed to a chain pages whoever a follow-the-sun schedule has on call (on the 2026
 daylight-saving days of Berlin and New York), then the next step after the wait; an
-acknowledgement stops it; nothing goes twice; a failing receiver is retried without losing
+acknowledgement stops it, a breach of the acknowledgement SLA brings the next step forward;
+nothing goes twice; a failing receiver is retried without losing
 the step."""
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ escalations:
     steps:
       - {notify: {schedule: sun}, wait: 5m}
       - {notify: {person: lead}, wait: 10m}
+  - id: slow
+    steps:
+      - {notify: {schedule: sun}, wait: 1h}
+      - {notify: {person: lead}, wait: 1h}
 """
 # A customs hold a day before the promised date: the core pack opens it as P0.
 HOLD = event(
@@ -62,7 +67,12 @@ NEW_YORK_MORNING = "2026-03-08T13:30:00+00:00"
 
 
 def _setup(
-    runtime: Runtime, clock: Clock, smtp: SmtpReceiver, http: HttpReceiver, at: str
+    runtime: Runtime,
+    clock: Clock,
+    smtp: SmtpReceiver,
+    http: HttpReceiver,
+    at: str,
+    chain: str = "p0",
 ) -> Notifier:
     write(routes_file(runtime).parent / "oncall.yaml", ONCALL)
     write(
@@ -75,7 +85,7 @@ receivers:
     smtp: {{host: 127.0.0.1, port: {smtp.port}, from: riskmon@example.com, to: oncall}}
   - {{name: page-hook, kind: webhook, url: "{http.url}/page", to_oncall: true}}
 routes:
-  - {{match: {{severity: [P0]}}, escalation: p0}}
+  - {{match: {{severity: [P0]}}, escalation: {chain}}}
 delivery: {{attempts: 3, backoff: 10s, max_backoff: 1m, timeout: 0.3s}}
 """,
     )
@@ -181,3 +191,23 @@ def test_a_failing_receiver_is_retried_and_the_step_is_not_lost(
     notifier.flush()
     assert _to(smtp_receiver.mails) == ["maria@example.com", "lead@example.com"]
     assert len(http_receiver.received) == 2  # each step once per receiver
+
+
+def test_a_breach_brings_the_next_step_forward_once(
+    runtime: Runtime, clock: Clock, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver
+) -> None:
+    notifier = _setup(runtime, clock, smtp_receiver, http_receiver, BERLIN_MORNING, "slow")
+    pipeline = runtime.pipeline(observers=[notifier])
+    pipeline.process(records(HOLD))
+    assert _to(smtp_receiver.mails) == ["anna@example.com"]
+    clock.now += 16 * 60
+    late = pipeline.advance(T0.timestamp() + 16 * 60)  # P0: acknowledge within 15 minutes
+    assert "breached" in {change.change for change in late}
+    assert _to(smtp_receiver.mails) == ["anna@example.com", "lead@example.com"]  # not at 1 h
+
+    notifier.enqueue(late)  # the breach redelivered: the chain does not skip another step
+    for _ in range(4):
+        clock.now += 1800
+        notifier.flush()
+    assert _to(smtp_receiver.mails) == ["anna@example.com", "lead@example.com"]
+    assert len(http_receiver.received) == 2
