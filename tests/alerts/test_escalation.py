@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from alerts import Notifier
+from alerts import Notifier, SilenceStore
 from monitor import Runtime
 from monitor._ticket_work import acknowledge
 
@@ -211,3 +211,25 @@ def test_a_breach_brings_the_next_step_forward_once(
         notifier.flush()
     assert _to(smtp_receiver.mails) == ["anna@example.com", "lead@example.com"]
     assert len(http_receiver.received) == 2
+
+
+def test_a_silenced_ticket_pages_nobody_and_its_steps_are_logged(
+    runtime: Runtime, clock: Clock, smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver
+) -> None:
+    notifier = _setup(runtime, clock, smtp_receiver, http_receiver, BERLIN_MORNING)
+    silences = SilenceStore(runtime.client, runtime.settings.redis_prefix)
+    silence = silences.add(
+        {"rule": ["customs.hold"]},
+        starts=clock.now,
+        ends=clock.now + 3600,
+        author="ana",
+        comment="customs broker outage, handled by phone",
+    )
+    runtime.pipeline(observers=[notifier]).process(records(HOLD))
+    clock.now += 300
+    notifier.flush()
+    assert smtp_receiver.mails == [] and http_receiver.received == []
+    steps = [e for e in notifier.log.read() if e.kind == "escalation"]
+    assert {(e.result, e.error) for e in steps} == {("silenced", silence.id)}
+    assert sorted({e.step.split(":")[0] for e in steps}) == ["p0 step 1/2 round 1/1",
+                                                             "p0 step 2/2 round 1/1"]  # fmt: skip
