@@ -131,16 +131,7 @@ def compose_report(report: Report, rendered: Mapping[Format, str], *, language: 
         lines.append(str(module.report_incomplete(r=report)))
     kept, left = _excerpt(rendered["md"])
     parts = ["\n".join(lines), *kept, str(module.report_more(r=report, left=left))]
-    summary: dict[str, object] = {
-        "id": report.id,
-        "kind": report.kind,
-        "period": report.period,
-        "zone": report.zone,
-        "generated_at": report.generated_at,
-        "data_through": report.data_through,
-        "complete": report.complete,
-        "headline": report.headline,
-    }
+    summary: dict[str, object] = {**report.summary(), "headline": report.headline}
     return Message(
         title=str(module.report_title(r=report)).strip(),
         text="\n\n".join(parts),

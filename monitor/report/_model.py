@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -184,3 +185,15 @@ class Report:
     previous: Headline
     deltas: Headline
     days: list[DaySummary] = field(default_factory=list)  # weekly: each day's headline
+
+    def summary(self) -> dict[str, Any]:
+        """What a listing shows of the report."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "period": self.period,
+            "zone": self.zone,
+            "generated_at": self.generated_at,
+            "data_through": self.data_through,
+            "complete": self.complete,
+        }

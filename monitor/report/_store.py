@@ -18,19 +18,6 @@ from ._model import Report
 from ._render import FORMATS, Format, render
 
 
-def summary(report: Report) -> dict[str, Any]:
-    """What a listing shows of a report."""
-    return {
-        "id": report.id,
-        "kind": report.kind,
-        "period": report.period,
-        "zone": report.zone,
-        "generated_at": report.generated_at,
-        "data_through": report.data_through,
-        "complete": report.complete,
-    }
-
-
 class ReportStore:
     """Stores rendered reports under the runtime's key prefix."""
 
@@ -42,7 +29,7 @@ class ReportStore:
         """Render the report in every format and store it; returns the renderings."""
         rendered = {form: render(report, form) for form in FORMATS}
         fields: dict[str | bytes, str | bytes] = {form: text for form, text in rendered.items()}
-        fields["summary"] = orjson.dumps(summary(report))
+        fields["summary"] = orjson.dumps(report.summary())
         try:
             with self._client.pipeline(transaction=True) as pipe:
                 pipe.hset(self._doc(report.id), mapping=fields)
