@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import io
+import operator
 import re
 import tokenize
 from collections.abc import Callable, Mapping
@@ -126,6 +127,12 @@ _MIRROR = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _CMP_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _FUNCTIONS = "known functions: exists(field), matches(field, 'regex'), duration('24h')"
+_CONSTANT_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
 _CONSTANT_NAMES = {"true": True, "false": False, "null": None, "none": None}
 
 
@@ -296,10 +303,24 @@ def _isolate(left: Arith, right: Operand, op: str) -> tuple[Operand, Operand, st
     """Move the non-field term of ``a ± b`` to the other side of the comparison."""
     inverse = "-" if left.op == "+" else "+"
     if _has_field(left.left):
-        return left.left, Arith(inverse, right, left.right), op
+        return left.left, _arith(inverse, right, left.right), op
     if left.op == "+":
-        return left.right, Arith("-", right, left.left), op
-    return left.right, Arith("-", left.left, right), _MIRROR[op]
+        return left.right, _arith("-", right, left.left), op
+    return left.right, _arith("-", left.left, right), _MIRROR[op]
+
+
+def _arith(op: str, left: Operand, right: Operand) -> Operand:
+    """``left op right``, computed now when both are numbers (the rule engine computes
+    arithmetic on fields only)."""
+    if isinstance(left, Const) and isinstance(right, Const):
+        a, b = left.value, right.value
+        if _is_number(a) and _is_number(b) and not (op == "/" and b == 0):
+            return Const(_CONSTANT_ARITH[op](a, b))
+    return Arith(op, left, right)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _has_field(operand: Operand) -> bool:
@@ -336,9 +357,10 @@ def _operand(node: ast.expr, text: str) -> Operand:
             return Const(-inner.value)
         return Arith("-", Const(0), inner)
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITH_OPS:
-        return Arith(
-            _ARITH_OPS[type(node.op)], _operand(node.left, text), _operand(node.right, text)
-        )
+        op, right = _ARITH_OPS[type(node.op)], _operand(node.right, text)
+        if op == "/" and isinstance(right, Const) and _is_number(right.value) and not right.value:
+            raise _fail(node, text, "division by zero")
+        return _arith(op, _operand(node.left, text), right)
     if isinstance(node, ast.Call) and _call_name(node) == "duration":
         return Const(parse_duration(_string_argument(node, 0, text)))
     if isinstance(node, ast.Call):

@@ -15,6 +15,11 @@ How the engine's measured limits (DESIGN.md) are designed around:
   without ``durable.engine.Host`` and its background threads.
 - The engine also asserts a session-state fact that matches negative tests: every
   condition starts with a test on the event type, which that fact lacks.
+- Its JSON reader refuses a number in exponent form without a decimal point (``1e16``,
+  ``1e-07``: error 204): such numbers are written ``1.0e16``.
+- It divides integers as C does (``7 / 2`` is 3; by 0 it kills the process with SIGFPE): a
+  division is made in floating point, and a comparison dividing by a field that is 0 is false.
+  It computes no arithmetic on constants alone (it never matches): the parser computes it.
 - Its regex dialect is small (no ``\\d``, no negated classes, no "does not match"):
   ``matches()`` runs Python's ``re`` before the fact is asserted and the condition tests
   the outcome, so rule authors write ordinary regular expressions.
@@ -55,6 +60,8 @@ _NOT_HANDLED = 1
 _OPS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 _names = itertools.count()
+_BARE_EXPONENT_HINT = re.compile(r"\d[eE]")
+_STRING_OR_BARE_EXPONENT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][-+]?\d+)')
 
 
 class Trigger(Enum):
@@ -138,7 +145,7 @@ class Matcher:
         definition = {item.name: item.definition for item in items}
         name = f"riskmon-{next(_names)}"
         try:
-            handle = _engine.create_ruleset(name, orjson.dumps(definition).decode())
+            handle = _engine.create_ruleset(name, _engine_json(definition))
         except Exception as error:  # the C engine raises a bare Exception with a code
             raise _culprit(items, error) from None
         self._handles.append(handle)
@@ -164,7 +171,7 @@ class Matcher:
             for label in self._patterns_by_type.get(event_type, ())
         }
         read = _project(event_type, fact, self._fields_by_type.get(event_type, ()))
-        payload = orjson.dumps({"id": next(self._sequence), "e": read, "re": flags}).decode()
+        payload = _engine_json({"id": next(self._sequence), "e": read, "re": flags})
         names: list[str] = []
         for shard in shards:
             names.extend(_fire(self._handles[shard], payload))
@@ -186,7 +193,7 @@ def _culprit(items: list[_Compiled], error: Exception) -> RuleError:
     for item in items:
         try:
             alone = _engine.create_ruleset(
-                f"riskmon-check-{next(_names)}", orjson.dumps({item.name: item.definition}).decode()
+                f"riskmon-check-{next(_names)}", _engine_json({item.name: item.definition})
             )
         except Exception:  # the C engine raises a bare Exception with a code
             rule = item.hit.rule
@@ -313,9 +320,12 @@ def _comparison(condition: Compare, reads: _Reads) -> dict[str, Any]:
     path = reads.field(condition.left.path)
     test = {path: right} if condition.op == "==" else {_OPS[condition.op]: {path: right}}
     # The engine may hold a comparison true when a field on its right is missing (it depends
-    # on the other rules it compiled): that comparison is false, as for its left.
+    # on the other rules it compiled): that comparison is false, as for its left. So is one
+    # that divides by a field that is 0 (as in ``raise:`` conditions, evaluated in Python).
     present = [{"$ex": {reads.field(read): 1}} for read in fields_of(condition.right)]
-    return {"$and": [*present, test]} if present else test
+    nonzero = [{"$neq": {reads.field(path): 0}} for path in _divisors(condition.right)]
+    guards = [*present, *nonzero]
+    return {"$and": [*guards, test]} if guards else test
 
 
 def _operand(operand: Field | Const | Arith, reads: _Reads) -> Any:
@@ -324,4 +334,25 @@ def _operand(operand: Field | Const | Arith, reads: _Reads) -> Any:
     if isinstance(operand, Field):
         return {"$m": reads.field(operand.path)}
     left, right = _operand(operand.left, reads), _operand(operand.right, reads)
+    if operand.op == "/":  # the engine divides integers as C does: truncated, 0 kills it
+        left = {"$mul": {"$l": 1.0, "$r": left}}
     return {_ARITH[operand.op]: {"$l": left, "$r": right}}
+
+
+def _divisors(operand: Field | Const | Arith) -> list[str]:
+    """The fields an operand divides by directly."""
+    if not isinstance(operand, Arith):
+        return []
+    found = _divisors(operand.left) + _divisors(operand.right)
+    if operand.op == "/" and isinstance(operand.right, Field):
+        found.append(operand.right.path)
+    return found
+
+
+def _engine_json(document: Any) -> str:
+    """JSON the engine reads: it refuses a number in exponent form without a decimal point
+    (``1e16``, as orjson writes it), so one gets ``.0`` (``1.0e16``)."""
+    text = orjson.dumps(document).decode()
+    if not _BARE_EXPONENT_HINT.search(text):
+        return text
+    return _STRING_OR_BARE_EXPONENT.sub(lambda m: m[0] if m[1] is None else f"{m[1]}.0{m[2]}", text)

@@ -152,3 +152,37 @@ def test_an_or_too_large_for_the_engine_is_refused_not_hung(tmp_path: Path) -> N
     with pytest.raises(RuleError, match="600 alternatives") as refused:
         load_rules(path, event_types=EVENT_TYPES)
     assert refused.value.file == str(path) and refused.value.line == 2
+
+
+def test_numbers_in_exponent_form_are_matched_not_refused(tmp_path: Path) -> None:
+    """The engine refused (error 204) ``1e16`` and ``1e-07`` as JSON numbers without a
+    decimal point: in an event, the run stopped; in a rule, the file was refused."""
+    matcher = _pack(
+        tmp_path, [_rule("huge", "data.on_hand > 1e15"), _rule("tiny", "data.on_hand < 1e-6")]
+    )
+    assert [hit.rule.id for hit in matcher.match(_stock(1e16))] == ["huge"]
+    assert [hit.rule.id for hit in matcher.match(_stock(-1e308))] == ["tiny"]
+    assert [hit.rule.id for hit in matcher.match(_stock(1e-7))] == ["tiny"]
+    assert matcher.match(_stock(5, note="1e5 units")) == []
+
+
+def test_division_is_exact_and_by_zero_is_false(tmp_path: Path) -> None:
+    """The engine divides integers as C does (7 / 2 == 3) and dies on a zero divisor
+    (SIGFPE): divisions are made in floating point, and one by a field that is 0 is false."""
+    matcher = _pack(
+        tmp_path, [_rule("cover", "data.days_of_cover < data.on_hand / data.daily_sales")]
+    )
+    assert len(matcher.match(_stock(7, daily_sales=2, days_of_cover=3))) == 1  # 3 < 3.5
+    assert matcher.match(_stock(6, daily_sales=2, days_of_cover=3)) == []
+    assert matcher.match(_stock(7, daily_sales=0, days_of_cover=3)) == []
+
+
+def test_arithmetic_on_constants_is_computed_and_a_zero_divisor_refused(tmp_path: Path) -> None:
+    matcher = _pack(
+        tmp_path, [_rule("half", "data.on_hand < 10 / 4"), _rule("shift", "data.on_hand + 5 > 10")]
+    )
+    assert [hit.rule.id for hit in matcher.match(_stock(2))] == ["half"]
+    assert [hit.rule.id for hit in matcher.match(_stock(6))] == ["shift"]
+    for when in ("data.on_hand < 10 / 0", "data.on_hand < data.safety_threshold / 0"):
+        with pytest.raises(RuleError, match=r"pack\.yaml:\d+: .*division by zero"):
+            _pack(tmp_path, [_rule("zero", when)])
