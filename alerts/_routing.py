@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -30,15 +31,12 @@ from ruamel.yaml.comments import CommentedMap
 from rules import RuleError, parse_duration, yaml_line, yaml_mapping, yaml_plain
 
 from ._errors import RoutingError
-from ._labels import Label, matches
+from ._labels import ChangeKind, Label, check_matchers, matches
 from ._oncall import OnCall, load_oncall
 
 _NOT_ROUTING = "a routing file is a mapping with 'receivers', and 'routes' or 'reports'"
 
 Kind = Literal["webhook", "slack", "dingtalk", "feishu", "email", "alertmanager"]
-ChangeKind = Literal[
-    "opened", "updated", "reopened", "resolved", "escalated", "sla-warning", "breached"
-]
 DEFAULT_NOTIFY_ON: tuple[ChangeKind, ...] = (
     "opened",
     "reopened",
@@ -101,6 +99,11 @@ Addresses: TypeAlias = Annotated[list[str] | Literal["oncall"], PlainValidator(_
 OnCallFile: TypeAlias = Annotated[InstanceOf[OnCall], PlainValidator(_oncall_file)]
 
 
+def _is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -135,6 +138,8 @@ class ReceiverConfig(_Section):
             raise ValueError("an email receiver needs 'smtp' (host, port, from, to)")
         if self.kind != "email" and not self.url:
             raise ValueError(f"a receiver of kind {self.kind} needs 'url'")
+        if self.url is not None and not _is_http_url(self.url):
+            raise ValueError(f"url {self.url!r} is not an http:// or https:// URL with a host")
         if self.secret and self.kind not in ("dingtalk", "feishu"):
             raise ValueError("only dingtalk and feishu receivers sign with a 'secret'")
         if self.to_oncall and self.kind == "email":
@@ -166,6 +171,7 @@ class Route(_Section):
     def _goes_somewhere(self) -> Route:
         if self.receiver is None and self.escalation is None:
             raise ValueError("a route needs a 'receiver', an 'escalation' chain, or both")
+        check_matchers(self.match)
         return self
 
     def takes(self, labels: dict[str, str]) -> bool:

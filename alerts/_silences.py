@@ -13,7 +13,7 @@ import redis
 from monitor import StoreError, iso
 
 from ._errors import AlertsError
-from ._labels import LABELS, matches
+from ._labels import LABELS, check_matchers, matches
 
 State = Literal["pending", "active", "expired"]
 
@@ -72,6 +72,10 @@ class SilenceStore:
             raise AlertsError("a silence ends after it starts")
         if not author.strip() or not comment.strip():
             raise AlertsError("a silence needs an author and a comment")
+        try:
+            check_matchers(matchers)
+        except ValueError as error:
+            raise AlertsError(f"a silence that would mute nothing: {error}") from None
         silence = Silence(f"S-{uuid.uuid4().hex[:12]}", matchers, starts, ends, author, comment)
         self._put(silence)
         return silence

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts import Notifier, NotifierMetrics, SilenceStore, notifier_for
+from alerts import AlertsError, Notifier, NotifierMetrics, SilenceStore, notifier_for
 from monitor import Runtime, Ticket
 from monitor._ticket_work import acknowledge, resolve
 
@@ -303,3 +303,11 @@ def test_suppressed_tickets_are_not_told_until_their_parent_resolves(
     notifier.flush()
     told = {(e.ticket, e.change) for e in notifier.log.read() if e.result == "sent"}
     assert {(child.id, "opened") for child in children} <= told
+
+
+def test_a_silence_that_could_mute_nothing_is_refused(runtime: Runtime, clock: Clock) -> None:
+    silences = SilenceStore(runtime.client, runtime.settings.redis_prefix)
+    for matchers in ({"severity": ["PO"]}, {"change": ["opend"]}):
+        with pytest.raises(AlertsError, match="matches none of"):
+            silences.add(matchers, starts=clock.now, ends=clock.now + 60, author="a", comment="c")
+    assert silences.all() == []
