@@ -18,7 +18,7 @@ from .._pipeline import PipelineObserver
 from .._rule_examples import run_examples
 from .._runtime import Runtime, open_runtime
 from .._settings import load_settings
-from .._ticket_store import RedisTicketStore, TicketStore
+from .._ticket_store import TicketStore
 from .._tickets import STATUSES, Ticket
 from ._output import console, print_json_lines, print_summary, ticket_table
 
@@ -110,7 +110,7 @@ def serve_metrics(
 
 @click.group("tickets")
 def tickets_group() -> None:
-    """List and show tickets."""
+    """List, show and work tickets (ack, assign, comment, resolve)."""
 
 
 @tickets_group.command("list")
@@ -184,12 +184,15 @@ def show_ticket(ticket_id: str, output: str) -> None:
     if output == "json":
         print_json_lines([document])
         return
+    parent = store.get(ticket.parent) if ticket.parent else None
     for name, value in document.items():
         if name in ("breached", "warned"):
             value = ", ".join(kind for kind, late in value.items() if late) or "no"
+        if name == "parent" and value and parent is None:
+            value = f"{value} (not opened: its rule has not fired for this key)"
         if name not in ("history", "children"):
             console.print(f"[bold]{name:>17}[/]  {'—' if value is None else value}")
-    _print_relatives(store, ticket, children)
+    _print_relatives(parent, children)
     console.print("[bold]history[/]")
     for change in document["history"]:
         console.print(
@@ -197,9 +200,8 @@ def show_ticket(ticket_id: str, output: str) -> None:
         )
 
 
-def _print_relatives(store: RedisTicketStore, ticket: Ticket, children: list[Ticket]) -> None:
+def _print_relatives(parent: Ticket | None, children: list[Ticket]) -> None:
     """The parent ticket and the children, one line each."""
-    parent = store.get(ticket.parent) if ticket.parent else None
     if parent is not None:
         console.print("[bold]parent[/]")
         console.print(ticket_table([parent]))

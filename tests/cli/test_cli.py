@@ -207,3 +207,6 @@ def test_suppressed_tickets_are_marked_filtered_and_shown_with_their_parent(
     code, output = _invoke("tickets", "show", str(held[0]["id"]))
     assert code == 0 and "parent" in output and str(parent["id"]) in output
     assert "Site outage" in output and "suppressed" in output
+    alone = next(t for t in listed() if t["dedup_key"] == "W2|S9")  # W2 has no outage
+    code, output = _invoke("tickets", "show", str(alone["id"]))
+    assert code == 0 and f"{alone['parent']} (not opened" in output
