@@ -16,9 +16,16 @@ from .._tickets import Ticket
 from ._commands import alert_observers
 from ._output import console
 
+
+def _someone(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("name who makes the change (the history records it)")
+    return value.strip()
+
+
 BY = click.option(
     "--by", default=lambda: getpass.getuser(), show_default="your login name",
-    help="Who makes the change (recorded in the ticket's history).",
+    callback=_someone, help="Who makes the change (recorded in the ticket's history).",
 )  # fmt: skip
 
 

@@ -179,6 +179,8 @@ def test_people_work_tickets_from_the_command_line(tmp_path: Path) -> None:
     ]
     code, output = _invoke("tickets", "ack", ticket_id)
     assert code == 1 and "only open or reopened tickets" in output
+    code, output = _invoke("tickets", "comment", ticket_id, "later", "--by", "  ")
+    assert code == 2 and "name who makes the change" in output
 
 
 def test_suppressed_tickets_are_marked_filtered_and_shown_with_their_parent(
