@@ -43,6 +43,14 @@ class Engine:
         """Event time up to which every event is taken to have arrived."""
         return self._state.watermark
 
+    def savepoint(self) -> None:
+        """Remember the keyed state as it is, for ``rollback``."""
+        self._state.savepoint()
+
+    def rollback(self) -> None:
+        """Undo what processing did to the keyed state since the last savepoint."""
+        self._state.rollback()
+
     def is_late(self, event: Event) -> bool:
         """Whether the event is older than the watermark (it is still processed)."""
         return event.timestamp < self._state.watermark

@@ -8,6 +8,7 @@ replays the batch from the old state: the same actions, already applied, change 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -17,10 +18,12 @@ from typing import Protocol
 from ._actions import Action
 from ._dead_letters import DeadLetter, DeadLetterSink
 from ._engine import Engine
-from ._errors import EventError
+from ._errors import EventError, StoreError
 from ._events import Event, parse_event
 from ._state import MemoryState
 from ._ticket_store import TicketChange, TicketStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,17 @@ class Pipeline:
         """Process one batch; returns the ticket changes it made."""
         started = time.perf_counter()
         parsed, letters = parse_records(records, time.time() + self.max_future)
-        self.dead_letters.write(letters)
         fresh, digests = self._unseen(parsed)
-        actions: list[Action] = []
-        late = 0
-        for event, record in fresh:
-            if record.observed:
-                late += self.engine.is_late(event)
-            actions.extend(self.engine.process(event, record.rules))
+        judged = self._judge(fresh)
+        if judged.failed:
+            letters += judged.failed
+            failed = {letter.origin for letter in judged.failed}
+            kept = [(item, d) for item, d in zip(fresh, digests, strict=True)
+                    if item[1].origin not in failed]  # fmt: skip
+            fresh, digests = [item for item, _ in kept], [d for _, d in kept]
+        actions, late = judged.actions, judged.late
         changes = self._store(actions, digests)
+        self.dead_letters.write(letters)
         self._tell(
             Batch(
                 read=sum(record.observed for record in records),
@@ -154,6 +159,45 @@ class Pipeline:
             )
         )
         return changes
+
+    def _judge(self, fresh: list[_Parsed]) -> _Judged:
+        """The engine's actions for the fresh events. If the engine fails on the batch (a
+        fault of ours, not of the input's form), its events go again one by one from the
+        state before it, and those it fails on become dead letters (``engine-error``): one
+        such event cannot stop a run or block a partition."""
+        self.engine.savepoint()
+        try:
+            return self._judge_all(fresh)
+        except StoreError:
+            raise
+        except Exception:
+            log.exception("the engine failed on a batch; its events go again one by one")
+            self.engine.rollback()
+        judged = _Judged()
+        for item in fresh:
+            try:
+                one = self._judge_all([item])
+            except StoreError:
+                raise
+            except Exception as error:
+                self.engine.rollback()
+                detail = f"{type(error).__name__}: {error}"
+                judged.failed.append(
+                    DeadLetter(item[1].raw, item[1].origin, "engine-error", detail)
+                )
+            else:
+                self.engine.savepoint()
+                judged.actions += one.actions
+                judged.late += one.late
+        return judged
+
+    def _judge_all(self, fresh: list[_Parsed]) -> _Judged:
+        judged = _Judged()
+        for event, record in fresh:
+            if record.observed:
+                judged.late += self.engine.is_late(event)
+            judged.actions.extend(self.engine.process(event, record.rules))
+        return judged
 
     def advance(self, watermark: float) -> list[TicketChange]:
         """Move event time forward without an event (live runners' wall-clock tick)."""
@@ -192,6 +236,15 @@ class Pipeline:
 
 
 _Parsed = tuple[Event, RawRecord]
+
+
+@dataclass
+class _Judged:
+    """What the engine made of a batch's fresh events."""
+
+    actions: list[Action] = field(default_factory=list)
+    late: int = 0
+    failed: list[DeadLetter] = field(default_factory=list)
 
 
 def parse_records(

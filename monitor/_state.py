@@ -28,6 +28,9 @@ class Timer:
     payload: dict[str, Any]
 
 
+_ABSENT = object()  # a key that had no value
+
+
 class StateStore(Protocol):
     """Keyed state and event-time timers, as the engine needs them."""
 
@@ -43,11 +46,16 @@ class StateStore(Protocol):
 
     def cancel(self, timer_id: str) -> None: ...
 
+    def savepoint(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
     def pop_due(self, before: float) -> list[Timer]: ...
 
 
 class MemoryState:
-    """In-memory keyed state; remembers which keys changed so they can be persisted."""
+    """In-memory keyed state; remembers which keys changed so they can be persisted, and
+    what they were at the last savepoint so a failed step can be undone."""
 
     def __init__(self, values: dict[str, Any] | None = None, timers: Iterable[Timer] = ()) -> None:
         self.watermark = float("-inf")
@@ -56,6 +64,9 @@ class MemoryState:
         self._heap: list[tuple[float, str]] = []
         self.dirty: set[str] = set()
         self.dirty_timers: set[str] = set()
+        self._values_before: dict[str, Any] = {}  # key → value at the savepoint (or _ABSENT)
+        self._timers_before: dict[str, Timer | None] = {}
+        self._watermark_before = self.watermark
         for timer in timers:
             self.schedule(timer)
         self.mark_persisted()
@@ -64,20 +75,26 @@ class MemoryState:
         return self._values.get(key)
 
     def put(self, key: str, value: Any) -> None:
+        self._values_before.setdefault(key, self._values.get(key, _ABSENT))
         self._values[key] = value
         self.dirty.add(key)
 
     def delete(self, key: str) -> None:
-        if self._values.pop(key, None) is not None:
-            self.dirty.add(key)
+        if key in self._values:
+            self._values_before.setdefault(key, self._values[key])
+            if self._values.pop(key) is not None:
+                self.dirty.add(key)
 
     def schedule(self, timer: Timer) -> None:
+        self._timers_before.setdefault(timer.id, self._timers.get(timer.id))
         self._timers[timer.id] = timer
         heapq.heappush(self._heap, (timer.due, timer.id))
         self.dirty_timers.add(timer.id)
 
     def cancel(self, timer_id: str) -> None:
-        if self._timers.pop(timer_id, None) is not None:
+        if timer_id in self._timers:
+            self._timers_before.setdefault(timer_id, self._timers[timer_id])
+            del self._timers[timer_id]
             self.dirty_timers.add(timer_id)
 
     def pop_due(self, before: float) -> list[Timer]:
@@ -86,15 +103,39 @@ class MemoryState:
             when, timer_id = heapq.heappop(self._heap)
             timer = self._timers.get(timer_id)
             if timer is not None and timer.due == when:
+                self._timers_before.setdefault(timer_id, timer)
                 del self._timers[timer_id]
                 self.dirty_timers.add(timer_id)
                 due.append(timer)
         return due
 
+    def savepoint(self) -> None:
+        """What ``rollback`` returns to: the state as it is now."""
+        self._values_before.clear()
+        self._timers_before.clear()
+        self._watermark_before = self.watermark
+
+    def rollback(self) -> None:
+        """Undo every change since the last savepoint (or since it was persisted)."""
+        for key, value in self._values_before.items():
+            if value is _ABSENT:
+                self._values.pop(key, None)
+            else:
+                self._values[key] = value
+        for timer_id, timer in self._timers_before.items():
+            if timer is None:
+                self._timers.pop(timer_id, None)
+            else:
+                self._timers[timer_id] = timer
+                heapq.heappush(self._heap, (timer.due, timer_id))
+        self.watermark = self._watermark_before
+        self.savepoint()
+
     def mark_persisted(self) -> None:
-        """Forget the change marks once the changes are safely stored."""
+        """Forget the change marks once the changes are safely stored (a savepoint too)."""
         self.dirty.clear()
         self.dirty_timers.clear()
+        self.savepoint()
 
     def timer(self, timer_id: str) -> Timer | None:
         """The pending timer with this id, if any."""

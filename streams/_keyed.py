@@ -12,17 +12,15 @@ processed, so after a crash the broker delivers it again.
 from __future__ import annotations
 
 import heapq
-import logging
 import time
 from collections.abc import Callable, Collection
 
-from monitor import DeadLetter, Pipeline, RawRecord, StoreError
+from monitor import Pipeline, RawRecord
 
 from ._messages import Mark, Message, Routed
 from ._table_state import TableCheckpoint, TableEntries
 
 PipelineFactory = Callable[[TableCheckpoint], Pipeline]
-log = logging.getLogger(__name__)
 
 
 class KeyedPartition:
@@ -95,7 +93,7 @@ class KeyedPartition:
                 taken.append(heapq.heappop(self._order))
             chunk = [self._buffer[digest] for _, _, digest in taken]
             try:
-                self._process(chunk)
+                self.pipeline.process([_record(message) for message in chunk])
             except BaseException:
                 for item in taken:
                     heapq.heappush(self._order, item)
@@ -105,28 +103,6 @@ class KeyedPartition:
                 self.done.append(message.digest)
         if low > self.pipeline.engine.watermark:
             self.pipeline.advance(low)
-
-    def _process(self, chunk: list[Routed]) -> None:
-        """Run a chunk through the pipeline. If the engine fails on it (a fault of ours, not
-        of the store), find the events it fails on one by one and dead-letter them with the
-        error, so one poison event cannot block the partition."""
-        try:
-            self.pipeline.process([_record(message) for message in chunk])
-        except StoreError:
-            raise
-        except Exception:
-            log.exception("keyed partition: a batch failed; retrying its events one by one")
-            for message in chunk:
-                self.reload()  # the failed attempt may have changed the working state
-                try:
-                    self.pipeline.process([_record(message)])
-                except StoreError:
-                    raise
-                except Exception as error:
-                    detail = f"{type(error).__name__}: {error}"
-                    letter = DeadLetter(message.raw, message.origin, "engine-error", detail)
-                    self.pipeline.dead_letters.write([letter])
-            self.reload()
 
     def reload(self) -> None:
         """Drop the engine's working state for what the table holds (after a failed store,
