@@ -11,7 +11,6 @@ logged and not retried: the next step escalates. Silences mute steps as they mut
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import redis
@@ -19,50 +18,35 @@ import redis
 from monitor import TicketStore
 
 from ._errors import DeliveryError
-from ._log import LogEntry, NotificationLog, Result
+from ._log import LogEntry, Result
 from ._messages import Page, compose
-from ._metrics import NotifierMetrics
 from ._notification import Notification, awaits_people, notify
 from ._oncall import Chain, DueStep, Schedule, Team, chain_step_at, recipients
-from ._outbox import Outbox
 from ._retry import backoff, deliver, longest
-from ._routing import Routing
 from ._runs import Run, RunStore
+from ._sender import Sender
 from ._silences import SilenceStore, muting
-from .receivers import Receiver
 
 
-class Pager:
+class Pager(Sender):
     """Starts escalation runs and sends their due steps; ``Notifier`` drives it and shares
     its receivers, notification log, metrics and clocks."""
 
     def __init__(
-        self,
-        routing: Routing,
-        client: redis.Redis,
-        prefix: str,
-        *,
-        tickets: TicketStore,
+        self, notifier: Sender, client: redis.Redis, prefix: str, *, tickets: TicketStore,
         ticket_url: str,
-        receivers: Mapping[str, Receiver],
-        log: NotificationLog,
-        metrics: NotifierMetrics,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-    ) -> None:
-        self._routing = routing
+    ) -> None:  # fmt: skip
+        super().__init__(
+            notifier._routing, client, prefix, receivers=notifier._receivers,
+            metrics=notifier._metrics, clock=notifier._clock, sleep=notifier._sleep,
+        )  # fmt: skip
+        routing = self._routing
         self._chains = routing.oncall.chains if routing.oncall else {}
-        self._pagers = [c.name for c in routing.oncall_receivers() if c.name in receivers]
+        self._pagers = [c.name for c in routing.oncall_receivers() if c.name in self._receivers]
         self._runs = RunStore(client, prefix)
-        self._outbox = Outbox(client, prefix)
         self._silences = SilenceStore(client, prefix)
         self._tickets = tickets
         self._ticket_url = ticket_url
-        self._receivers = receivers
-        self._log = log
-        self._metrics = metrics
-        self._clock = clock
-        self._sleep = sleep
 
     def start(self, notification: Notification, chain: str, now: float) -> None:
         """Start ``chain`` for the notification's ticket unless this opening already has; a
@@ -180,7 +164,7 @@ class Pager:
             kind="escalation",
             step=f"{step} round {page.round + 1}/{page.rounds}: {people}",
         )
-        self._log.write([entry])
+        self.log.write([entry])
 
 
 def _page(chain: Chain, due: DueStep, now: float) -> Page:

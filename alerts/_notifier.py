@@ -20,24 +20,22 @@ from monitor import Batch, Runtime, TicketChange, TicketStore
 from ._errors import DeliveryError
 from ._escalation import Pager
 from ._labels import labels_of
-from ._log import LogEntry, NotificationLog, Result
+from ._log import LogEntry, Result
 from ._messages import compose
 from ._metrics import NotifierMetrics
 from ._notification import Notification, awaits_people, notified_as, notify
-from ._outbox import Group, Outbox
+from ._outbox import Group
 from ._retry import backoff, deliver, longest
 from ._routing import Routing, load_routing
+from ._sender import Sender
 from ._silences import SilenceStore, muting
-from .receivers import Receiver, build_receivers
+from .receivers import Receiver
 
 
-class Notifier:
-    """A pipeline observer that notifies receivers of ticket changes as the routing says.
-
-    ``receivers`` replaces the ones the routing file describes (tests); ``metrics`` count
-    what is sent (default: on a registry nobody serves); ``clock`` and ``sleep`` are the wall
-    clock (escalation steps fall due on it too) and the pause between attempts.
-    """
+class Notifier(Sender):
+    """A pipeline observer that notifies receivers of ticket changes as the routing says
+    (``receivers``, ``metrics``, ``clock``, ``sleep``: see ``Sender``; escalation steps fall
+    due on ``clock`` too)."""
 
     def __init__(
         self,
@@ -52,28 +50,13 @@ class Notifier:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._routing = routing
+        super().__init__(
+            routing, client, prefix, receivers=receivers, metrics=metrics, clock=clock, sleep=sleep
+        )
         self._tickets = tickets
         self._ticket_url = ticket_url
-        self._outbox = Outbox(client, prefix)
         self._silences = SilenceStore(client, prefix)
-        self._metrics = metrics or NotifierMetrics(CollectorRegistry())
-        self.log = NotificationLog(client, prefix, observe=self._metrics.logged)
-        self._receivers = dict(receivers) if receivers is not None else build_receivers(routing)
-        self._clock = clock
-        self._sleep = sleep
-        self._pager = Pager(
-            routing,
-            client,
-            prefix,
-            tickets=tickets,
-            ticket_url=ticket_url,
-            receivers=self._receivers,
-            log=self.log,
-            metrics=self._metrics,
-            clock=clock,
-            sleep=sleep,
-        )
+        self._pager = Pager(self, client, prefix, tickets=tickets, ticket_url=ticket_url)
 
     def observe(self, batch: Batch) -> None:
         """Queue the batch's ticket changes, then deliver whatever is due."""

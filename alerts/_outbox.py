@@ -23,7 +23,7 @@ from redis.lock import Lock
 from monitor import StoreError
 
 from ._notification import Notification
-from ._redis import read_fields, store_error
+from ._redis import due_members, read_fields, store_error
 
 _WHAT = "alert notifications"
 
@@ -127,10 +127,7 @@ class Outbox:
 
     def due(self, now: float) -> list[str]:
         """The ids of the groups due at ``now``."""
-        try:
-            return [raw.decode() for raw in self._client.zrangebyscore(self._schedule, 0, now)]
-        except redis.RedisError as error:
-            raise _store_error(error) from error
+        return due_members(self._client, self._schedule, now, _WHAT)
 
     def lock(self, name: str, *, seconds: float) -> Lock:
         """A lock on one group, escalation run or report delivery, expiring after ``seconds``

@@ -19,3 +19,11 @@ def read_fields(client: redis.Redis, key: str, what: str) -> dict[str, str]:
     except redis.RedisError as error:
         raise store_error(error, what) from error
     return {name.decode(): value.decode() for name, value in stored.items()}
+
+
+def due_members(client: redis.Redis, key: str, now: float, what: str) -> list[str]:
+    """The members of the sorted set ``key`` whose score (a due time) is not after ``now``."""
+    try:
+        return [raw.decode() for raw in client.zrangebyscore(key, 0, now)]
+    except redis.RedisError as error:
+        raise store_error(error, what) from error

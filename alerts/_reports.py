@@ -9,52 +9,25 @@ that report (``riskmon report daily --send``, the schedule's retry) tries it aga
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 
-import redis
-from prometheus_client import CollectorRegistry
 from redis.exceptions import LockError
 
 from monitor import Runtime
 from monitor.report import Format, Period, Report
 
 from ._errors import DeliveryError
-from ._log import LogEntry, NotificationLog
+from ._log import LogEntry
 from ._messages import compose_report
-from ._metrics import NotifierMetrics
-from ._outbox import Outbox
 from ._retry import deliver, longest
-from ._routing import Routing, load_routing
-from .receivers import Receiver, build_receivers
+from ._routing import load_routing
+from ._sender import Sender
 
 
-class ReportNotifier:
-    """Sends patrol reports as the routing file's ``reports`` section says.
-
-    ``receivers`` replaces the ones the routing file describes (tests); ``metrics``,
-    ``clock`` and ``sleep`` as for ``Notifier``.
-    """
-
-    def __init__(
-        self,
-        routing: Routing,
-        client: redis.Redis,
-        prefix: str,
-        *,
-        receivers: Mapping[str, Receiver] | None = None,
-        metrics: NotifierMetrics | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._routing = routing
-        self._outbox = Outbox(client, prefix)
-        self._metrics = metrics or NotifierMetrics(CollectorRegistry())
-        self.log = NotificationLog(client, prefix, observe=self._metrics.logged)
-        self._receivers = dict(receivers) if receivers is not None else build_receivers(routing)
-        self._clock = clock
-        self._sleep = sleep
+class ReportNotifier(Sender):
+    """Sends patrol reports as the routing file's ``reports`` section says (the arguments:
+    see ``Sender``)."""
 
     def unsent(self, period: Period) -> list[str]:
         """The receivers of ``period``'s report that have not had it."""

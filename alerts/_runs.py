@@ -18,7 +18,7 @@ from monitor import StoreError
 
 from ._notification import Notification
 from ._oncall import DueStep
-from ._redis import read_fields, store_error
+from ._redis import due_members, read_fields, store_error
 
 _WHAT = "escalation runs"
 
@@ -78,10 +78,7 @@ class RunStore:
 
     def due(self, now: float) -> list[str]:
         """The ids of the runs due at ``now``."""
-        try:
-            return [raw.decode() for raw in self._client.zrangebyscore(self._schedule, 0, now)]
-        except redis.RedisError as error:
-            raise _store_error(error) from error
+        return due_members(self._client, self._schedule, now, _WHAT)
 
     def run(self, run_id: str) -> Run | None:
         """A run's stored state, if it is still going."""
