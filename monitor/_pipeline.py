@@ -59,15 +59,15 @@ class StatefulCheckpoint(Checkpoint, Protocol):
 class Batch:
     """What one processed batch did: what observers (summaries, metrics, reports) see."""
 
-    read: int
-    events: Sequence[Event]
-    actions: Sequence[Action]
-    duplicates: int
-    late: int
-    dead_letters: Sequence[DeadLetter]
-    changes: Sequence[TicketChange]
-    seconds: float
-    watermark: float
+    read: int = 0
+    events: Sequence[Event] = ()
+    actions: Sequence[Action] = ()
+    duplicates: int = 0
+    late: int = 0
+    dead_letters: Sequence[DeadLetter] = ()
+    changes: Sequence[TicketChange] = ()
+    seconds: float = 0.0
+    watermark: float = float("-inf")
     processed: Sequence[Event] = ()  # every event the engine saw, ``events`` only those counted
 
 
@@ -205,7 +205,8 @@ class Pipeline:
         actions = self.engine.advance(watermark)
         changes = self._store(actions, [])
         seconds = time.perf_counter() - started
-        self._tell(Batch(0, [], actions, 0, 0, [], changes, seconds, self.engine.watermark))
+        watermark = self.engine.watermark
+        self._tell(Batch(actions=actions, changes=changes, seconds=seconds, watermark=watermark))
         return changes
 
     def _store(self, actions: list[Action], digests: list[str]) -> list[TicketChange]:

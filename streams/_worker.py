@@ -322,6 +322,6 @@ def _name(tp: TP) -> str:
 
 def _tell(observers: Sequence[PipelineObserver], letters: list[DeadLetter]) -> None:
     """Count dead letters (valid events are counted where the pipeline processes them)."""
-    batch = PipelineBatch(len(letters), [], [], 0, 0, letters, [], 0.0, float("-inf"))
+    batch = PipelineBatch(read=len(letters), dead_letters=letters)
     for observer in observers:
         observer.observe(batch)

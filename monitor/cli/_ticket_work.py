@@ -37,7 +37,7 @@ def _change(ticket_id: str, change: Callable[[Ticket], Ticket], done: str) -> No
     changes = store.update(store.find(ticket_id), change)
     ticket = changes[0].ticket
     console.print(f"{ticket.id} {done}: {ticket.status}, {ticket.severity}, {ticket.title}")
-    told = Batch(0, [], [], 0, 0, [], changes, 0.0, float("-inf"))
+    told = Batch(changes=changes)
     for observer in alert_observers(runtime):
         observer.observe(told)
 
