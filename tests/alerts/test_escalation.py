@@ -18,12 +18,14 @@ from monitor._ticket_work import acknowledge
 
 from ..monitor.helpers import T0, event
 from .helpers import Clock, notifier_on, records, routes_file, write
-from .servers import HttpReceiver, SmtpReceiver
+from .servers import SECRET, HttpReceiver, SmtpReceiver
 
 ONCALL = """\
 people:
   - {id: anna, name: Anna Schmidt, contacts: {email: anna@example.com}}
-  - {id: maria, name: Maria Lopez, contacts: {email: maria@example.com, slack: "<@U0MARIA>"}}
+  - id: maria
+    name: Maria Lopez
+    contacts: {email: maria@example.com, slack: "<@U0MARIA>", dingtalk: maria01, feishu: ou_maria}
   - {id: lead, name: Ops Lead, contacts: {email: lead@example.com}}
 schedules:
   - id: sun
@@ -233,3 +235,36 @@ def test_a_silenced_ticket_pages_nobody_and_its_steps_are_logged(
     assert {(e.result, e.error) for e in steps} == {("silenced", silence.id)}
     assert sorted({e.step.split(":")[0] for e in steps}) == ["p0 step 1/2 round 1/1",
                                                              "p0 step 2/2 round 1/1"]  # fmt: skip
+
+
+def test_chat_receivers_mention_whoever_is_on_call(
+    runtime: Runtime, clock: Clock, http_receiver: HttpReceiver
+) -> None:
+    write(routes_file(runtime).parent / "oncall.yaml", ONCALL)
+    url = http_receiver.url
+    write(
+        routes_file(runtime),
+        f"""
+oncall: oncall.yaml
+receivers:
+  - {{name: slack, kind: slack, url: "{url}/slack", to_oncall: true}}
+  - name: ding
+    kind: dingtalk
+    url: "{url}/dingtalk?access_token=t"
+    secret: {SECRET}
+    to_oncall: true
+  - {{name: lark, kind: feishu, url: "{url}/feishu", secret: {SECRET}, to_oncall: true}}
+routes:
+  - {{match: {{severity: [P0]}}, escalation: p0}}
+""",
+    )
+    clock.now = datetime.fromisoformat(NEW_YORK_MORNING).timestamp()  # Maria's shift
+    runtime.pipeline(observers=[notifier_on(runtime, clock)]).process(records(HOLD))
+    got = {hook.path: hook for hook in http_receiver.received}
+    assert set(got) == {"/slack", "/dingtalk", "/feishu"}
+    assert got["/slack"].body["blocks"][-1]["text"]["text"] == "<@U0MARIA>"
+    ding = got["/dingtalk"]
+    assert ding.signed and ding.body["at"]["atUserIds"] == ["maria01"]
+    assert "@maria01" in ding.body["text"]["content"]
+    lark = got["/feishu"]
+    assert lark.signed and '<at user_id="ou_maria"></at>' in lark.body["content"]["text"]
