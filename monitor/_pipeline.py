@@ -134,6 +134,7 @@ class Pipeline:
         started = time.perf_counter()
         parsed, letters = parse_records(records, time.time() + self.max_future)
         fresh, digests = self._unseen(parsed)
+        duplicates = sum(r.observed for _, r in parsed) - sum(r.observed for _, r in fresh)
         judged = self._judge(fresh)
         if judged.failed:
             letters += judged.failed
@@ -149,7 +150,7 @@ class Pipeline:
                 read=sum(record.observed for record in records),
                 events=[event for event, record in fresh if record.observed],
                 actions=actions,
-                duplicates=sum(record.observed for _, record in parsed) - len(fresh),
+                duplicates=duplicates,
                 late=late,
                 dead_letters=letters,
                 changes=changes,

@@ -13,7 +13,14 @@ import pytest
 import redis
 from prometheus_client import CollectorRegistry
 
-from monitor import DEFAULT_POLICY, PipelineMetrics, RedisTicketStore, RunStats, TicketMetrics
+from monitor import (
+    DEFAULT_POLICY,
+    PipelineMetrics,
+    RawRecord,
+    RedisTicketStore,
+    RunStats,
+    TicketMetrics,
+)
 from monitor._ticket_work import acknowledge, resolve
 from streams import replay
 
@@ -211,3 +218,22 @@ def test_time_to_acknowledge_is_read_from_the_store(
         assert _value(scraped, f"{name}_bucket", severity="P2", le="7200.0") == 1
         assert _value(scraped, f"{name}_bucket", severity="P2", le="14400.0") == 2
         assert _value(scraped, f"{name}_bucket", severity="P2", le="+Inf") == 2
+
+
+def test_a_workers_copies_of_events_count_once_and_never_below_zero(
+    tmp_path: Path, any_redis: tuple[redis.Redis, str]
+) -> None:
+    """A keyed partition also gets copies of events counted at their home partition (not
+    observed here): they are neither processed nor duplicate events in its figures."""
+    runtime = _runtime(*any_redis, tmp_path / "data")
+    registry = CollectorRegistry()
+    pipeline = runtime.pipeline(observers=[PipelineMetrics(registry)])
+    stock = {"warehouse": "W", "on_hand": 1, "safety_threshold": 5}
+    lines = [orjson.dumps(event("stock.level", n, sku=f"S{n}", **stock)) for n in range(4)]
+    copies = [RawRecord(line, f"stock/0@{n}", observed=False) for n, line in enumerate(lines)]
+    pipeline.process(copies[:3])  # events counted at their home partitions
+    pipeline.process([copies[1], RawRecord(lines[3], "stock/0@3")])  # one again, one at home
+    assert _value(registry, "riskmon_records_read_total") == 1
+    assert _value(registry, "riskmon_events_duplicate_total") == 0
+    processed = ("riskmon_events_processed_total", "type", "source")
+    assert _samples(registry, *processed) == {("stock.level", "test"): 1}
