@@ -18,7 +18,7 @@ import redis
 
 from streams._watermarks import HEADER
 
-from .conftest import FAILED, Replay, Stream
+from .conftest import DEMO_EVENTS, FAILED, Replay, Stream
 from .worker_helpers import (
     Worker,
     free_port,
@@ -106,8 +106,14 @@ def test_two_workers_split_the_partitions_and_make_the_replays_tickets(
     assert all(w.running() for w in (first, second)), tails((first, second))
     _wait_split(stream, first, second, timeout=0)  # still split: nobody took all
     assert _dead_letters(stream) == 0
-    # Every event was counted once: the report's figures equal the replay's.
+    # Every event was counted once: the report's figures equal the replay's, and so do the
+    # metrics the two workers serve.
     assert tallies(stream.client, stream.prefix) == tallies(stream.client, demo_expected.prefix)
+    processed = sum(w.metric("riskmon_events_processed_total") for w in (first, second))
+    assert processed == DEMO_EVENTS
+    assert sum(w.metric("riskmon_events_duplicate_total") for w in (first, second)) == 0
+    for worker in (first, second):
+        assert "Traceback" not in worker.log(), worker.tail(80)
 
 
 # Kill points: after the first tickets, about a fifth, about half of the 132 (the demo sample

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import orjson
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import DEFAULT_POLICY, RedisTicketStore
 
@@ -218,7 +220,7 @@ class Worker:
             log.write(f"\n===== {self.name}: start #{self.runs} =====\n".encode())
             log.flush()
             self.process = subprocess.Popen(
-                [*RISKMON, "worker", "--log-level", "info"],
+                [*RISKMON, "worker", "--log-level", "info", "--metrics-port", "0"],
                 env=self.env,
                 cwd=self.folder,
                 stdout=log,
@@ -272,6 +274,19 @@ class Worker:
         kept = self.log().splitlines()[-lines:]
         return f"----- {self.name} ({self.log_path}), last {len(kept)} lines -----\n" + "\n".join(
             kept
+        )
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples at the latest run's ``/metrics``."""
+        found = re.findall(r"Metrics at http://[^:]+:(\d+)/metrics", self.current_log())
+        assert found, f"{self.name} serves no metrics\n{self.tail()}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{found[-1]}/metrics", timeout=10) as got:
+            text = got.read().decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
         )
 
     def current_assignment(self) -> dict[str, set[int]]:
