@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -101,6 +101,18 @@ class Settings(BaseSettings):
         toml_file = Path(os.environ.get("RISKMON_SETTINGS", "riskmon.toml"))
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
+    @model_validator(mode="after")
+    def _dead_letters_apart(self) -> Settings:
+        """A dead-letter topic the workers also read would feed their dead letters back to
+        them, for ever."""
+        internal = {*self.topics.values(), f"{self.worker_group}-keyed"}
+        if self.dead_letter_topic in internal:
+            raise ValueError(
+                f"dead_letter_topic {self.dead_letter_topic!r} is a topic the workers read: "
+                "name another one"
+            )
+        return self
+
     @property
     def lateness_seconds(self) -> float:
         """``allowed_lateness`` in seconds."""
@@ -137,6 +149,9 @@ class Settings(BaseSettings):
         return parse_schedule(self.report_schedule)
 
 
+MIN_SESSION_SECONDS = 6.0
+
+
 def load_settings() -> Settings:
     """Read the settings; ``ConfigError`` with a plain message if any is invalid."""
     chosen = os.environ.get("RISKMON_SETTINGS")
@@ -147,14 +162,20 @@ def load_settings() -> Settings:
         settings.policy  # noqa: B018 -- validates the SLA durations now, not on first use
         parse_duration(settings.allowed_lateness)
         parse_duration(settings.max_future)
-        parse_duration(settings.tick)
         parse_duration(settings.idle_after)
-        parse_duration(settings.session_timeout)
+        if settings.tick_seconds <= 0:
+            raise ConfigError("setting tick: more than 0s, e.g. 1s")
+        if settings.session_seconds < MIN_SESSION_SECONDS:
+            raise ConfigError(
+                f"setting session_timeout: at least {MIN_SESSION_SECONDS:g}s (Kafka refuses "
+                "shorter sessions by default: group.min.session.timeout.ms)"
+            )
         settings.schedule  # noqa: B018 -- validates the zones and times now, not on first use
     except ValidationError as error:
         first = error.errors()[0]
-        name = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"setting {name}: {first['msg']}") from None
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"setting {name}: {message}") from None
     except ReportError as error:
         raise ConfigError(f"setting {error}") from None
     except (RuleError, SettingsError, tomllib.TOMLDecodeError) as error:

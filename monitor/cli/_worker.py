@@ -87,6 +87,12 @@ def produce_command(
     topics = dict(settings.topics)
     topics.update(_parse_mapping(text) for text in mappings)
     fallback = fallback_topic or topics.get("order") or sorted(topics.values())[0]
+    unread = sorted({*topics.values(), fallback} - set(settings.topics.values()))
+    if unread:
+        raise click.UsageError(
+            f"the workers do not read {', '.join(unread)} (RISKMON_TOPICS): what goes there "
+            "would never be processed; give producer and workers the same topics setting"
+        )
     show = sys.stderr.isatty() if progress is None else progress
     published = asyncio.run(produce(settings, files, topics, fallback=fallback, progress=show))
     for topic, count in sorted(published.per_topic.items()):

@@ -212,3 +212,10 @@ def test_suppressed_tickets_are_marked_filtered_and_shown_with_their_parent(
     alone = next(t for t in listed() if t["dedup_key"] == "W2|S9")  # W2 has no outage
     code, output = _invoke("tickets", "show", str(alone["id"]))
     assert code == 0 and f"{alone['parent']} (not opened" in output
+
+
+def test_produce_refuses_a_topic_the_workers_do_not_read(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(orjson.dumps(event("order.paid", 0, order_id="o")) + b"\n")
+    code, output = _invoke("produce", str(events), "--topic-map", "shipment=carrier-scans")
+    assert code == 2 and "the workers do not read carrier-scans (RISKMON_TOPICS)" in output
