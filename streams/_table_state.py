@@ -64,19 +64,25 @@ class TableCheckpoint:
         return digest in self._seen
 
     def commit(self, digests: Sequence[str]) -> None:
+        """Write the batch's changes: timers, then values, the watermark, the events seen.
+
+        The changelog gets them in this order and a crash keeps some first part of them:
+        replayed from any such part, the batch gives the same state. Values before their
+        timers would not: a key whose state is kept without its new timer (a ticket's
+        escalation) is taken as handled, and the timer is never set again."""
         state, entries = self.state, self._entries
-        for key in state.dirty:
-            value = state.get(key)
-            if value is None:
-                entries.delete("value", key)
-            else:
-                entries.put("value", key, value)
         for timer_id in state.dirty_timers:
             timer = state.timer(timer_id)
             if timer is None:
                 entries.delete("timer", timer_id)
             else:
                 entries.put("timer", timer_id, [timer.due, timer.payload])
+        for key in state.dirty:
+            value = state.get(key)
+            if value is None:
+                entries.delete("value", key)
+            else:
+                entries.put("value", key, value)
         if state.watermark != float("-inf"):
             entries.put("watermark", "", state.watermark)
         if digests:  # one entry per batch: the table's changelog gets one message, not many
