@@ -56,6 +56,10 @@ def load_rules(
                 )
             seen[rule.id] = rule
             rules.append(rule)
+    if not rules:
+        raise RuleError(
+            "no rules in the rule files: a monitor without rules sees nothing", file=str(path)
+        )
     check_parents(rules)
     rule_set = RuleSet(tuple(rules), digest.hexdigest()[:12], tuple(str(f) for f in files))
     Matcher(rule_set.rules).close()

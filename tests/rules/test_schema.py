@@ -79,6 +79,10 @@ def test_a_broken_reload_leaves_the_previous_rules_in_force(tmp_path: Path) -> N
     assert book.current.rules.version == version
     fact = {"type": "stock.level", "data": {"warehouse": "W", "sku": "S", "on_hand": 1}}
     assert [hit.rule.id for hit in book.current.matcher.match(fact)] == ["stock.low"]
+    path.write_text("rules: []\n")  # emptied by mistake: refused, the rules stay
+    with pytest.raises(RuleError, match="no rules in the rule files"):
+        book.reload()
+    assert [hit.rule.id for hit in book.current.matcher.match(fact)] == ["stock.low"]
     path.write_text(GOOD.replace("< 5", "< 0"))
     assert book.reload().version != version
     assert book.current.matcher.match(fact) == []
