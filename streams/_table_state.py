@@ -44,10 +44,18 @@ class TableEntries:
 
 class TableCheckpoint:
     """The engine's keyed state and timers, the watermark and the events seen, for one
-    partition: loaded from the table, written back after each stored batch."""
+    partition: loaded from the table, written back after each stored batch.
+
+    A batch's changes go first as one entry (``batch``), then entry by entry. The changelog
+    keeps its messages in order and a crash keeps some first part of them, so whoever loads
+    the table finds either none of the batch or its whole record, which it writes out again
+    (a batch part-written, such as its state without the events it saw, is never loaded)."""
 
     def __init__(self, entries: TableEntries) -> None:
         self._entries = entries
+        last = entries.get("batch")
+        if last is not None:
+            self._write_out(last)  # a crash may have cut it short
         values = dict(entries.of_kind("value"))
         timers = [Timer(name, due, payload) for name, (due, payload) in entries.of_kind("timer")]
         self.state = MemoryState(values, timers)
@@ -64,28 +72,33 @@ class TableCheckpoint:
         return digest in self._seen
 
     def commit(self, digests: Sequence[str]) -> None:
-        """Write the batch's changes: timers, then values, the watermark, the events seen.
-
-        The changelog gets them in this order and a crash keeps some first part of them:
-        replayed from any such part, the batch gives the same state. Values before their
-        timers would not: a key whose state is kept without its new timer (a ticket's
-        escalation) is taken as handled, and the timer is never set again."""
-        state, entries = self.state, self._entries
-        for timer_id in state.dirty_timers:
-            timer = state.timer(timer_id)
-            if timer is None:
-                entries.delete("timer", timer_id)
-            else:
-                entries.put("timer", timer_id, [timer.due, timer.payload])
-        for key in state.dirty:
-            value = state.get(key)
-            if value is None:
-                entries.delete("value", key)
-            else:
-                entries.put("value", key, value)
-        if state.watermark != float("-inf"):
-            entries.put("watermark", "", state.watermark)
-        if digests:  # one entry per batch: the table's changelog gets one message, not many
-            entries.put("seen", digests[0], list(digests))
-            self._seen.update(digests)
+        """Write the batch's changes: all of them as one entry, then each one."""
+        state = self.state
+        timers = {
+            timer_id: None if timer is None else [timer.due, timer.payload]
+            for timer_id in state.dirty_timers
+            for timer in [state.timer(timer_id)]
+        }
+        changes = {
+            "timers": timers,
+            "values": {key: state.get(key) for key in state.dirty},
+            "watermark": state.watermark if state.watermark != float("-inf") else None,
+            "seen": list(digests),
+        }
+        self._entries.put("batch", "", changes)
+        self._write_out(changes)
+        self._seen.update(digests)
         state.mark_persisted()
+
+    def _write_out(self, changes: dict[str, Any]) -> None:
+        entries = self._entries
+        for kind in ("timer", "value"):
+            for name, value in changes[f"{kind}s"].items():
+                if value is None:
+                    entries.delete(kind, name)
+                else:
+                    entries.put(kind, name, value)
+        if changes["watermark"] is not None:
+            entries.put("watermark", "", changes["watermark"])
+        if changes["seen"]:  # one entry per batch: the changelog gets one message, not many
+            entries.put("seen", changes["seen"][0], changes["seen"])

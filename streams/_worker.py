@@ -237,6 +237,14 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                 done.add(_name(tp))
         return done
 
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def recovered(app: faust.App, **_: Any) -> None:
+        """The tables are recovered: every keyed partition starts again from its table and
+        its committed offset (one made while the table was being recovered saw part of it)."""
+        for partition in list(judges):
+            judges.pop(partition)
+            held.forget(partition)
+
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
         for tp in revoked:
