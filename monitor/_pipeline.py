@@ -211,12 +211,18 @@ class Pipeline:
         return changes
 
     def _store(self, actions: list[Action], digests: list[str]) -> list[TicketChange]:
-        changes = self.tickets.apply(actions)
-        for change in changes:
-            if change.change == "reopened":
-                ticket = change.ticket
-                self.engine.reopened(ticket.rule, ticket.dedup_key, ticket.last_seen)
-        self.checkpoint.commit(digests)
+        """Store the tickets, then the keyed state; if the store fails, the working state
+        goes back to what was stored, so the batch can go again."""
+        try:
+            changes = self.tickets.apply(actions)
+            for change in changes:
+                if change.change == "reopened":
+                    ticket = change.ticket
+                    self.engine.reopened(ticket.rule, ticket.dedup_key, ticket.last_seen)
+            self.checkpoint.commit(digests)
+        except StoreError:
+            self.engine.rollback()
+            raise
         return changes
 
     def _tell(self, batch: Batch) -> None:

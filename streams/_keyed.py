@@ -37,7 +37,6 @@ class KeyedPartition:
         idle_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._entries = entries
         self._expected = frozenset(sources)
         self._lateness = lateness
         self._idle_after = idle_after
@@ -45,7 +44,6 @@ class KeyedPartition:
         self._busy_since: float | None = None  # when events started to flow
         self._awaited: frozenset[str] = frozenset()  # the sources idle at that moment
         self._batch_size = batch_size
-        self._make_pipeline = make_pipeline
         self._checkpoint = TableCheckpoint(entries)
         self.pipeline = make_pipeline(self._checkpoint)
         # Not stored: a mark is only safe to act on once every event before it in the keyed
@@ -85,7 +83,7 @@ class KeyedPartition:
         """Process the buffered events every source has passed, in time order (by arrival
         on ties), then move the engine's time to the sources' low watermark. The digests of
         the events processed go to ``done``; if storing fails, the events not stored stay
-        buffered (see ``reload``)."""
+        buffered, and the pipeline's working state is back to what was stored."""
         low = self.low_watermark() - self._lateness
         while self._order and self._order[0][0] <= low:
             taken: list[tuple[float, int, str]] = []
@@ -103,12 +101,6 @@ class KeyedPartition:
                 self.done.append(message.digest)
         if low > self.pipeline.engine.watermark:
             self.pipeline.advance(low)
-
-    def reload(self) -> None:
-        """Drop the engine's working state for what the table holds (after a failed store,
-        the working state may be ahead of it); buffered events are kept."""
-        self._checkpoint = TableCheckpoint(self._entries)
-        self.pipeline = self._make_pipeline(self._checkpoint)
 
     def low_watermark(self) -> float:
         """Event time every source has passed: the lowest watermark of the sources that are

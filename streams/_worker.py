@@ -206,7 +206,6 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
                     error,
                     delay,
                 )
-                judge.reload()  # its working state may be ahead of the table
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_MAX)
         await letters.send(dead)

@@ -206,7 +206,6 @@ def test_a_failed_store_keeps_the_events_buffered_until_it_works_again() -> None
     with pytest.raises(StoreError):  # the event tells its source's time: it is released
         run.route([orjson.dumps(event("stock.level", 0, on_hand=0, **stock))], "stock/0")
     assert run.keyed[0].buffered == 1 and run.keyed[0].done == []
-    run.keyed[0].reload()
     tickets.down = False
     run.keyed[0].release()
     (ticket,) = tickets.all()
