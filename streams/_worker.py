@@ -9,8 +9,9 @@ Two steps, both in every worker:
   messages of ``riskmon produce``).
 - ``judge`` reads the keyed topic: per partition, a ``KeyedPartition`` buffers the events
   until every source has passed their time, then runs the pipeline (tickets in Redis first,
-  then the keyed state in a changelogged Table). Offsets are committed after that, so a crash
-  replays messages whose results are already stored, which changes nothing.
+  then the keyed state in a changelogged Table). A message is acknowledged once its results
+  are stored, the changelog's included, so a crash replays messages whose results are
+  already stored, which changes nothing.
 
 When Redis fails, ``judge`` stops taking messages and retries with backoff (the broker keeps
 them): nothing is acknowledged whose tickets were not written.
@@ -38,9 +39,11 @@ from monitor import (
 )
 from rules import RuleBook
 
+from ._changelog import changelog_table
 from ._keyed import KeyedPartition
 from ._messages import Message as KeyedMessage
 from ._messages import decode, encode
+from ._positions import ReadPositions
 from ._reload import RuleWatcher
 from ._router import Router
 from ._table_state import TableCheckpoint, TableEntries
@@ -114,7 +117,8 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         keyed_topic(settings), partitions=keyed_count, value_type=bytes, value_serializer="raw"
     )
     dead = app.topic(settings.dead_letter_topic, value_type=bytes, value_serializer="raw")
-    table = app.Table(
+    table = changelog_table(
+        app,
         f"{settings.worker_group}-state",
         partitions=keyed_count,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
@@ -131,6 +135,27 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     judges: dict[int, KeyedPartition] = {}
     held = HeldEvents()
     read_up_to: dict[TP, int] = {}
+    positions = ReadPositions(lambda tp: _committed(app).get(tp))
+
+    async def in_order(events: Sequence[EventT]) -> list[EventT]:
+        """The events that come in order; where the consumer skipped messages, it reads
+        the partition again from the first one skipped (see ``ReadPositions``)."""
+        taken, rewound = [], set()
+        for event in events:
+            tp = event.message.tp
+            if tp in rewound:
+                continue
+            missing = positions.missing(tp, event.message.offset)
+            if missing is None:
+                taken.append(event)
+                continue
+            if positions.rewind(tp, missing):
+                log.warning("%s: the consumer skipped offsets %d to %d; reading them again",
+                            _name(tp), missing, event.message.offset - 1)  # fmt: skip
+            _committed_gaps(app).pop(tp, None)  # faust counts them as acknowledged
+            await app.consumer.seek_wait({tp: missing})  # on the consumer thread
+            rewound.add(tp)
+        return taken
 
     def judge_of(partition: int) -> KeyedPartition:
         if partition not in judges:
@@ -155,7 +180,8 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     @app.agent(source_topic)
     async def route(stream: StreamT[bytes]) -> None:
         batches = cast(faust.Stream[bytes], stream).take_events(settings.batch_size, _ROUTE_WITHIN)
-        async for events in batches:
+        async for fetched in batches:
+            events = await in_order(fetched)  # the others are read again
             records, bad = _events_and_watermarks(events, router)
             sends, invalid = router.route(records)
             bad += invalid
@@ -171,6 +197,8 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     async def judge(stream: StreamT[bytes]) -> None:
         unacked = cast(faust.Stream[bytes], stream).noack()  # acknowledged once processed
         async for event in unacked.events():
+            if not await in_order([event]):
+                continue  # read again, with the messages skipped before it
             partition = event.message.partition
             judge = judge_of(partition)
             try:
@@ -184,12 +212,14 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
             buffered = judge.take(message)
             if buffered:
                 held.hold(event, partition, buffered)
-            else:
-                await unacked.ack(event)
             await _release(partition, judge)
-            for done in held.done(partition, judge.done):
-                await unacked.ack(done)
+            finished = held.done(partition, judge.done)
             judge.done.clear()
+            await table.written()  # a committed offset must find its state in the changelog
+            if not buffered:
+                await unacked.ack(event)
+            for done in finished:
+                await unacked.ack(done)
 
     async def _release(partition: int, judge: KeyedPartition) -> None:
         """Release what the watermark allows; while Redis fails, wait and retry (the agent
@@ -225,8 +255,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         last message routed (or, before any, the committed offset) has reached the end the
         broker reports. A message fetched but not routed yet does not count."""
         ends = await app.consumer.highwaters(*partitions)
-        # faust's own map of the committed offsets (no public accessor; faust is pinned)
-        committed: Mapping[TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
+        committed = _committed(app)
         unknown = [tp for tp in partitions if tp not in read_up_to and not committed.get(tp)]
         earliest = await app.consumer.earliest_offsets(*unknown) if unknown else {}
         done = set()
@@ -243,9 +272,11 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         for partition in list(judges):
             judges.pop(partition)
             held.forget(partition)
+        positions.forget_all()  # faust seeks to the committed offsets next
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
+        positions.forget(revoked)
         for tp in revoked:
             if tp.topic == keyed.get_topic_name():
                 judges.pop(tp.partition, None)
@@ -286,6 +317,16 @@ class HeldEvents:
                     del self._left[id(event)]
                     finished.append(event)
         return finished
+
+
+def _committed(app: faust.App) -> Mapping[TP, int | None]:
+    """faust's own map of the committed offsets (no public accessor; faust is pinned)."""
+    return cast(Mapping[TP, "int | None"], app.consumer._committed_offset)  # type: ignore[attr-defined]
+
+
+def _committed_gaps(app: faust.App) -> dict[TP, Any]:
+    """faust's map of the offsets it skipped and counts as acknowledged (private, pinned)."""
+    return cast(dict[TP, Any], app.consumer._gap)  # type: ignore[attr-defined]
 
 
 def _events_and_watermarks(
