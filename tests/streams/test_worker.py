@@ -116,6 +116,16 @@ def test_two_workers_split_the_partitions_and_make_the_replays_tickets(
         assert "Traceback" not in worker.log(), worker.tail(80)
 
 
+def test_a_worker_started_on_history_already_published_makes_the_replays_tickets(
+    stream: Stream, demo_events: list[Path], demo_expected: Replay
+) -> None:
+    stream.env["RISKMON_BATCH_SIZE"] = "100"  # many messages waiting: a new group's first read
+    stream.produce(*demo_events)
+    worker = stream.worker()
+    stream.wait_ready(worker)
+    stream.wait_for_tickets(demo_expected.rows, timeout=240)
+
+
 # Kill points: after the first tickets, about a fifth, about half of the 132 (the demo sample
 # makes its tickets over a second or two; small batches spread them out).
 @pytest.mark.parametrize("after", [1, 25, 70], ids=lambda n: f"after-{n}-tickets")
