@@ -41,10 +41,7 @@ def load_rules(
     seen: dict[str, Rule] = {}
     files = rule_files(Path(path))
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise RuleError(f"cannot read: {error}", file=str(file)) from None
+        text = _read_text(file)
         digest.update(file.name.encode() + b"\0" + text.encode() + b"\0")
         for rule in read_rule_file(text, file=str(file), event_types=event_types):
             if rule.id in seen:
@@ -64,6 +61,20 @@ def load_rules(
     rule_set = RuleSet(tuple(rules), digest.hexdigest()[:12], tuple(str(f) for f in files))
     Matcher(rule_set.rules).close()
     return rule_set
+
+
+def _read_text(file: Path) -> str:
+    """A rule file's text; a byte that is not UTF-8 is refused at its line."""
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise RuleError(f"cannot read: {error}", file=str(file)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        message = f"not UTF-8: byte 0x{data[error.start]:02x} cannot be read ({error.reason})"
+        raise RuleError(message, file=str(file), line=line) from None
 
 
 @dataclass(frozen=True)

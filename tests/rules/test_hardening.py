@@ -103,3 +103,12 @@ def test_durations_have_a_ceiling() -> None:
     with pytest.raises(RuleError, match="ten years"):
         parse_duration("999999w")
     assert parse_condition("data.t - data.u > duration('52w')")
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    text = RULE.format(when="true", key="data.sku", title="Caf\xe9")  # é, saved as Latin-1
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(RuleError, match="not UTF-8: byte 0xe9") as refused:
+        load_rules(path, event_types=EVENT_TYPES)
+    assert (refused.value.file, refused.value.line) == (str(path), 9)
