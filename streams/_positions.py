@@ -2,37 +2,42 @@
 
 While its tables recover, faust keeps fetching the partitions it has paused and drops what
 it fetched; the seek back to the committed offsets that follows races with fetches from the
-later position. A restarted worker then got a message from further on first, and faust
-dropped the messages before it as already read, and counted them as acknowledged (seen after
-``kill -9``: bundles of events lost, tickets wrong). Every agent checks each message against
-the position it expects next; on a gap it reads the partition again from there.
+later position. A restarted worker, or one taking over partitions, then got a message from
+further on first, and faust dropped the messages before it as already read, and counted them
+as acknowledged (seen after ``kill -9``: bundles of events lost, tickets wrong). Every agent
+checks each message against the position it expects next; on a gap it reads the partition
+again from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 
 from faust.types import TP
 
 
 class ReadPositions:
-    """The next offset expected of each partition: the committed offset at first, then the
-    one after the last message taken."""
+    """The next offset expected of each partition: where reading starts after a rebalance
+    (the committed offset, or the earliest where nothing was committed), then the one after
+    the last message taken. A partition with no known start takes its first message as it
+    comes."""
 
-    def __init__(self, committed: Callable[[TP], int | None]) -> None:
-        self._committed = committed
+    def __init__(self) -> None:
         self._next: dict[TP, int] = {}
         self._rewinding: dict[TP, int] = {}
+
+    def restart(self, starts: Mapping[TP, int]) -> None:
+        """A rebalance is complete: reading starts again at these offsets."""
+        self._next = dict(starts)
+        self._rewinding.clear()
 
     def missing(self, tp: TP, offset: int) -> int | None:
         """The first offset skipped before ``offset``; or ``None``, and the message is taken:
         it is the next one, or one read again."""
         expected = self._next.get(tp)
-        if expected is None:
-            expected = self._committed(tp)
         if expected is not None and offset > expected:
             return expected
-        self._next[tp] = max(offset + 1, self._next.get(tp, 0))
+        self._next[tp] = max(offset + 1, expected or 0)
         self._rewinding.pop(tp, None)
         return None
 
@@ -44,11 +49,7 @@ class ReadPositions:
         return news
 
     def forget(self, tps: Iterable[TP]) -> None:
-        """These partitions start again from their committed offsets (a rebalance)."""
+        """These partitions moved to another worker."""
         for tp in tps:
             self._next.pop(tp, None)
             self._rewinding.pop(tp, None)
-
-    def forget_all(self) -> None:
-        self._next.clear()
-        self._rewinding.clear()

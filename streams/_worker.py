@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust.transport.consumer import Consumer
 from faust.types import TP, EventT, Message, StreamT
 
 from monitor import Batch as PipelineBatch
@@ -135,7 +136,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     judges: dict[int, KeyedPartition] = {}
     held = HeldEvents()
     read_up_to: dict[TP, int] = {}
-    positions = ReadPositions(lambda tp: _committed(app).get(tp))
+    positions = ReadPositions()
 
     async def in_order(events: Sequence[EventT]) -> list[EventT]:
         """The events that come in order; where the consumer skipped messages, it reads
@@ -268,11 +269,12 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def recovered(app: faust.App, **_: Any) -> None:
         """The tables are recovered: every keyed partition starts again from its table and
-        its committed offset (one made while the table was being recovered saw part of it)."""
+        its committed offset (one made while the table was being recovered saw part of it),
+        every partition from its committed offset."""
         for partition in list(judges):
             judges.pop(partition)
             held.forget(partition)
-        positions.forget_all()  # faust seeks to the committed offsets next
+        positions.restart(await _starts(app))
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def revoked(app: faust.App, revoked: set[TP], **_: Any) -> None:
@@ -322,6 +324,22 @@ class HeldEvents:
 def _committed(app: faust.App) -> Mapping[TP, int | None]:
     """faust's own map of the committed offsets (no public accessor; faust is pinned)."""
     return cast(Mapping[TP, "int | None"], app.consumer._committed_offset)  # type: ignore[attr-defined]
+
+
+async def _starts(app: faust.App) -> dict[TP, int]:
+    """Seek every assigned partition to its committed offset while faust still holds the
+    streams back, and say where reading starts: there, or at the earliest offset where nothing
+    was committed. faust resumes the streams before its own seek, and fetches from the old
+    position then slipped in (see ``ReadPositions``); seeking first, they no longer did in
+    the kill tests, and the position check catches any that still would."""
+    if not app.consumer.assignment():
+        return {}
+    committed = await cast(Consumer, app.consumer).seek_to_committed()
+    starts = {tp: offset for tp, offset in committed.items() if offset is not None and offset >= 0}
+    new = [tp for tp in committed if tp not in starts]
+    if new:
+        starts.update(await app.consumer.earliest_offsets(*new))
+    return starts
 
 
 def _committed_gaps(app: faust.App) -> dict[TP, Any]:

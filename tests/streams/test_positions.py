@@ -11,13 +11,19 @@ KEYED = TP("keyed", 3)
 SOURCE = TP("orders", 1)
 
 
-def test_messages_in_order_from_the_committed_offset_are_taken() -> None:
-    positions = ReadPositions({KEYED: 36}.get)
+def _from(**starts: int) -> ReadPositions:
+    positions = ReadPositions()
+    positions.restart({KEYED: starts.get("keyed", 36), SOURCE: starts.get("source", 75)})
+    return positions
+
+
+def test_messages_in_order_from_the_start_are_taken() -> None:
+    positions = _from(keyed=36)
     assert [positions.missing(KEYED, offset) for offset in (36, 37, 38)] == [None, None, None]
 
 
 def test_a_jump_past_the_expected_offset_asks_to_go_back_until_that_offset_comes() -> None:
-    positions = ReadPositions({KEYED: 36}.get)
+    positions = _from(keyed=36)
     assert positions.missing(KEYED, 36) is None
     assert positions.missing(KEYED, 37) is None
     assert positions.missing(KEYED, 43) == 38  # 38 to 42 were skipped
@@ -28,14 +34,14 @@ def test_a_jump_past_the_expected_offset_asks_to_go_back_until_that_offset_comes
     assert positions.rewind(KEYED, 45)  # a new gap is news again
 
 
-def test_the_first_message_must_be_the_committed_one() -> None:
-    positions = ReadPositions({SOURCE: 75}.get)
+def test_the_first_message_must_be_the_one_reading_starts_at() -> None:
+    positions = _from(source=75)
     assert positions.missing(SOURCE, 82) == 75
     assert positions.missing(SOURCE, 75) is None
 
 
 def test_messages_read_again_are_taken_without_moving_back() -> None:
-    positions = ReadPositions({KEYED: 36}.get)
+    positions = _from(keyed=36)
     for offset in (36, 37, 38):
         positions.missing(KEYED, offset)
     assert positions.missing(KEYED, 37) is None  # delivered again after a seek
@@ -43,20 +49,18 @@ def test_messages_read_again_are_taken_without_moving_back() -> None:
     assert positions.missing(KEYED, 41) == 40
 
 
-def test_without_a_committed_offset_the_first_message_sets_the_position() -> None:
-    positions = ReadPositions({}.get)
+def test_without_a_known_start_the_first_message_sets_the_position() -> None:
+    positions = ReadPositions()
     assert positions.missing(KEYED, 12) is None
     assert positions.missing(KEYED, 14) == 13
 
 
-def test_forgotten_partitions_start_again_from_their_committed_offsets() -> None:
-    committed = {KEYED: 36, SOURCE: 75}
-    positions = ReadPositions(committed.get)
+def test_a_rebalance_sets_new_starts_and_a_partition_given_away_is_forgotten() -> None:
+    positions = _from(keyed=36, source=75)
     positions.missing(KEYED, 36)
     positions.missing(SOURCE, 75)
-    committed[KEYED] = 40
     positions.forget([KEYED])
-    assert positions.missing(KEYED, 41) == 40
+    assert positions.missing(KEYED, 41) is None  # not ours: nothing expected
     assert positions.missing(SOURCE, 77) == 76
-    positions.forget_all()
+    positions.restart({SOURCE: 75})
     assert positions.missing(SOURCE, 77) == 75
