@@ -141,7 +141,7 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
     async def in_order(events: Sequence[EventT]) -> list[EventT]:
         """The events that come in order; where the consumer skipped messages, it reads
         the partition again from the first one skipped (see ``ReadPositions``)."""
-        taken, rewound = [], set()
+        taken, rewound = [], set()  # one seek per partition and batch is enough
         for event in events:
             tp = event.message.tp
             if tp in rewound:
@@ -256,7 +256,8 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
         last message routed (or, before any, the committed offset) has reached the end the
         broker reports. A message fetched but not routed yet does not count."""
         ends = await app.consumer.highwaters(*partitions)
-        committed = _committed(app)
+        # faust's own map of the committed offsets (no public accessor; faust is pinned)
+        committed: Mapping[TP, int | None] = app.consumer._committed_offset  # type: ignore[attr-defined]
         unknown = [tp for tp in partitions if tp not in read_up_to and not committed.get(tp)]
         earliest = await app.consumer.earliest_offsets(*unknown) if unknown else {}
         done = set()
@@ -268,9 +269,9 @@ def create_app(runtime: Runtime, book: RuleBook, options: WorkerOptions) -> faus
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     async def recovered(app: faust.App, **_: Any) -> None:
-        """The tables are recovered: every keyed partition starts again from its table and
-        its committed offset (one made while the table was being recovered saw part of it),
-        every partition from its committed offset."""
+        """The tables are recovered: every keyed partition starts again from its table (an
+        offset committed while the table was being recovered saw part of it), and every
+        partition is read again from its committed offset (see ``_starts``)."""
         for partition in list(judges):
             judges.pop(partition)
             held.forget(partition)
@@ -319,11 +320,6 @@ class HeldEvents:
                     del self._left[id(event)]
                     finished.append(event)
         return finished
-
-
-def _committed(app: faust.App) -> Mapping[TP, int | None]:
-    """faust's own map of the committed offsets (no public accessor; faust is pinned)."""
-    return cast(Mapping[TP, "int | None"], app.consumer._committed_offset)  # type: ignore[attr-defined]
 
 
 async def _starts(app: faust.App) -> dict[TP, int]:
